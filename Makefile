@@ -1,0 +1,60 @@
+# Two commands: `make run` (set up and serve with demo data) and `make test` (set up and test).
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Protocol-level WebSocket cap; consumers answer politely below it (WS_MAX_MESSAGE_BYTES).
+DAPHNE_ARGS ?= --websocket-max-message-size 16777216 --websocket-max-frame-size 16777216
+PYTEST_ARGS ?=
+
+.PHONY: install install-dev run serve test lint worker beat migrate demo check-services clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.txt | $(PY)
+	$(PY) -m pip install -q -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements/dev.txt
+	touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+install-dev: $(VENV)/.dev-installed
+
+migrate: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Serving on http://$(HOST):$(PORT)  (API docs: /api/docs/, admin: /admin/)"
+	$(PY) -m daphne -b $(HOST) -p $(PORT) $(DAPHNE_ARGS) config.asgi:application
+
+serve: install
+	$(PY) -m daphne -b $(HOST) -p $(PORT) $(DAPHNE_ARGS) config.asgi:application
+
+test: install-dev
+	mkdir -p var
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+worker: install
+	$(PY) -m celery -A config worker -l INFO
+
+beat: install
+	$(PY) -m celery -A config beat -l INFO -s var/celerybeat-schedule
+
+check-services: install
+	$(PY) manage.py check_services
+
+clean:
+	rm -rf var/test-db.sqlite3 var/test-media var/static var/daphne-test-*.log

@@ -1,0 +1,136 @@
+"""The shared socket consumer base and the user event stream.
+
+Every consumer authenticates on connect (close 4401 without a valid identity, 4403 without the
+right), bounds message size, validates each JSON message, answers `ping` with `pong`, and answers
+a bad message with {"type": "error", "code", "message"} while the socket stays open.
+"""
+
+import json
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from rest_framework import serializers
+
+from .events import user_group
+from .exceptions import first_error_message, stringify_errors
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class SocketError(Exception):
+    """Raised by handlers to answer an error message and keep the socket open."""
+
+    def __init__(self, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.code, self.message, self.fields = code, message, fields
+
+
+class BaseJsonConsumer(AsyncWebsocketConsumer):
+    """Subclasses set `message_serializers = {"type": SerializerClass}` and define
+    `async def handle_<type>(self, data)` for each; `data` is the validated payload."""
+
+    message_serializers: dict[str, type[serializers.Serializer]] = {}
+    max_message_bytes: int | None = None
+
+    # --- connection -------------------------------------------------------------------------
+    async def authenticate(self) -> bool:
+        """True when the scope carries an identity this consumer accepts."""
+        user = self.scope.get("user")
+        return bool(user is not None and user.is_authenticated and not self.scope.get("auth_error"))
+
+    async def has_permission(self) -> bool:
+        return True
+
+    async def on_connect(self) -> None:
+        """Hook after accept: join groups, send a greeting."""
+
+    async def connect(self):
+        # Accept first so the client sees a meaningful close code, not a bare HTTP 403.
+        await self.accept()
+        if not await self.authenticate():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await self.has_permission():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.authenticated = True
+        await self.on_connect()
+
+    # --- messages ---------------------------------------------------------------------------
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def send_error(self, code: str, message: str, fields: dict | None = None) -> None:
+        body = {"type": "error", "code": code, "message": message}
+        if fields:
+            body["fields"] = fields
+        await self.send_json(body)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not getattr(self, "authenticated", False):
+            return
+        limit = self.max_message_bytes or settings.WS_MAX_MESSAGE_BYTES
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > limit:
+            await self.send_error("message_too_large", f"Messages are limited to {limit} bytes; got {size}.")
+            return
+        if text_data is None:
+            await self.receive_bytes(bytes_data)
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send_error("invalid_json", "The message is not valid JSON.")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.send_error("invalid_message", 'A message is a JSON object with a string "type".')
+            return
+        await self.dispatch_message(message)
+
+    async def receive_bytes(self, data: bytes) -> None:
+        await self.send_error("unsupported", "This socket takes JSON text messages only.")
+
+    async def dispatch_message(self, message: dict) -> None:
+        message_type = message["type"]
+        if message_type == "ping":
+            await self.send_json({"type": "pong", "id": message.get("id")})
+            return
+        serializer_class = self.message_serializers.get(message_type)
+        handler = getattr(self, f"handle_{message_type}", None)
+        if serializer_class is None or handler is None:
+            known = ", ".join(sorted(["ping", *self.message_serializers]))
+            await self.send_error("unknown_type", f"Unknown message type {message_type!r}; expected one of: {known}.")
+            return
+        payload = {k: v for k, v in message.items() if k != "type"}
+        serializer = serializer_class(data=payload)
+        if not serializer.is_valid():
+            errors = serializer.errors
+            await self.send_error("invalid_message", first_error_message(errors), stringify_errors(errors))
+            return
+        try:
+            await handler(serializer.validated_data)
+        except SocketError as exc:
+            await self.send_error(exc.code, exc.message, exc.fields)
+        except Exception:  # the socket must survive a handler bug; the log keeps the trace
+            logger.exception("socket handler %s failed", message_type)
+            await self.send_error("internal_error", "The message could not be processed.")
+
+
+class UserEventConsumer(BaseJsonConsumer):
+    """`/ws/v1/connect/`: the signed-in user's live events ({"type", "id", "at", "data"})."""
+
+    async def on_connect(self):
+        self.group = user_group(self.scope["user"].pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json({"type": "hello", "data": {"user_id": self.scope["user"].pk}})
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def user_event(self, message):
+        await self.send_json(message["event"])

@@ -1,0 +1,99 @@
+"""The socket layer on a real daphne server with a real WebSocket client."""
+
+import json
+
+import pytest
+from django.test import Client
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from accounts.services import issue_tokens
+from accounts.tests.factories import UserFactory
+from core.events import publish_user_event
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+
+def recv_json(ws, timeout=10):
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def close_code(ws, timeout=10) -> int:
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=timeout)
+    return closed.value.rcvd.code
+
+
+@pytest.fixture
+def user(transactional_db):
+    return UserFactory()
+
+
+@pytest.fixture
+def socket_url(daphne_server):
+    return f"{daphne_server.ws_url}/ws/v1/connect/"
+
+
+def test_socket_without_a_token_is_closed_4401(socket_url, transactional_db):
+    with connect(socket_url) as ws:
+        assert close_code(ws) == 4401
+
+
+def test_socket_with_a_bad_token_is_closed_4401(socket_url, transactional_db):
+    with connect(f"{socket_url}?token=not-a-jwt") as ws:
+        assert close_code(ws) == 4401
+
+
+def test_socket_with_a_refresh_token_instead_of_access_is_4401(socket_url, user):
+    with connect(f"{socket_url}?token={issue_tokens(user)['refresh']}") as ws:
+        assert close_code(ws) == 4401
+
+
+def test_socket_with_a_token_is_accepted_and_validates_messages(socket_url, user):
+    with connect(f"{socket_url}?token={issue_tokens(user)['access']}") as ws:
+        assert recv_json(ws) == {"type": "hello", "data": {"user_id": user.pk}}
+        ws.send(json.dumps({"type": "ping", "id": 7}))
+        assert recv_json(ws) == {"type": "pong", "id": 7}
+        ws.send("{not json")
+        assert recv_json(ws)["code"] == "invalid_json"
+        ws.send(json.dumps([1, 2, 3]))
+        assert recv_json(ws)["code"] == "invalid_message"
+        ws.send(json.dumps({"type": "launch_rockets"}))
+        error = recv_json(ws)
+        assert error["type"] == "error" and error["code"] == "unknown_type"
+        assert "launch_rockets" in error["message"]
+        ws.send(json.dumps({"type": "ping", "pad": "x" * (1024 * 1024 + 10)}))
+        assert recv_json(ws)["code"] == "message_too_large"
+        ws.send(b"\x00\x01")
+        assert recv_json(ws)["code"] == "unsupported"
+        # After every bad message the socket is still open and answering.
+        ws.send(json.dumps({"type": "ping"}))
+        assert recv_json(ws)["type"] == "pong"
+
+
+def test_session_cookie_authenticates_a_browser_socket_from_our_origin(socket_url, daphne_server, user):
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    with connect(socket_url, additional_headers={"Cookie": cookie}, origin=daphne_server.url) as ws:
+        assert recv_json(ws)["data"]["user_id"] == user.pk
+
+
+def test_a_foreign_origin_is_refused_at_the_handshake(socket_url, user):
+    url = f"{socket_url}?token={issue_tokens(user)['access']}"
+    with pytest.raises((InvalidStatus, ConnectionClosed)), connect(url, origin="https://evil.example") as ws:
+        ws.recv(timeout=5)
+
+
+@pytest.mark.redis
+def test_events_published_by_another_process_reach_only_their_user(socket_url, user, redis_url):
+    other = UserFactory()
+    with connect(f"{socket_url}?token={issue_tokens(user)['access']}") as mine, \
+            connect(f"{socket_url}?token={issue_tokens(other)['access']}") as theirs:
+        recv_json(mine), recv_json(theirs)
+        event = publish_user_event([user.pk], "robot_status_update", {"robot_id": 3, "status": "online"})
+        received = recv_json(mine)
+        assert received == event
+        assert set(received) == {"type", "id", "at", "data"}
+        with pytest.raises(TimeoutError):
+            theirs.recv(timeout=1)
