@@ -46,7 +46,7 @@ def _validated(serializer_class, request) -> dict:
 
 
 def _auth_result(user, tokens: dict) -> dict:
-    user = selectors.user_with_memberships(user.pk)
+    user = selectors.user_with_memberships(user)
     return {"user": UserSerializer(user).data, "access": tokens["access"], "refresh": tokens["refresh"]}
 
 
@@ -124,13 +124,13 @@ class LogoutView(APIView):
 class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request):
-        return Response(UserSerializer(selectors.user_with_memberships(request.user.pk)).data)
+        return Response(UserSerializer(selectors.user_with_memberships(request.user)).data)
 
     @extend_schema(request=ProfileUpdateSerializer, responses=UserSerializer)
     def patch(self, request):
         data = _validated(ProfileUpdateSerializer, request)
-        services.update_profile(user=request.user, **data)
-        return Response(UserSerializer(selectors.user_with_memberships(request.user.pk)).data)
+        user = services.update_profile(user=request.user, **data)
+        return Response(UserSerializer(selectors.user_with_memberships(user)).data)
 
 
 @extend_schema(tags=["auth"])

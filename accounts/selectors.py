@@ -2,17 +2,20 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
 from .models import AuditLog, Membership, Organization, User
 
 
-def user_with_memberships(user_id: int) -> User:
-    return User.objects.prefetch_related(
-        Prefetch("memberships", queryset=Membership.objects.select_related("organization").order_by("organization__name"))
-    ).get(pk=user_id)
+def user_with_memberships(user: User) -> User:
+    """`user` with its memberships and their organisations loaded (one query)."""
+    prefetch_related_objects(
+        [user],
+        Prefetch("memberships", queryset=Membership.objects.select_related("organization").order_by("organization__name")),
+    )
+    return user
 
 
 def organization_members(organization: Organization) -> QuerySet[Membership]:
