@@ -1,0 +1,1 @@
+"""Scripts that measure the performance goals (see docs/benchmarks.md); not part of the test suite."""
