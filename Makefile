@@ -57,4 +57,4 @@ check-services: install
 	$(PY) manage.py check_services
 
 clean:
-	rm -rf var/test-db.sqlite3 var/test-media var/static var/daphne-test-*.log
+	rm -rf var/test-db-*.sqlite3 var/test-media var/static var/daphne-test-*.log

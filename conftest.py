@@ -13,6 +13,19 @@ from accounts.tests.factories import DEFAULT_PASSWORD, OrganizationFactory, User
 from tests import harness
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Each test starts with an empty in-process cache (SQLite reuses ids after a rollback, so a
+    cached entry could otherwise describe another test's row). A Redis cache is left alone: the
+    broker and channel layer share it, and PostgreSQL never reuses ids."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+    yield
+
+
 # --- API clients and people -------------------------------------------------------------------
 @pytest.fixture
 def api_client() -> APIClient:

@@ -124,13 +124,13 @@ class LogoutView(APIView):
 class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request):
-        return Response(UserSerializer(selectors.user_with_memberships(request.user)).data)
+        return Response(selectors.me_payload(request.user))
 
     @extend_schema(request=ProfileUpdateSerializer, responses=UserSerializer)
     def patch(self, request):
         data = _validated(ProfileUpdateSerializer, request)
         user = services.update_profile(user=request.user, **data)
-        return Response(UserSerializer(selectors.user_with_memberships(user)).data)
+        return Response(selectors.me_payload(user))
 
 
 @extend_schema(tags=["auth"])

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.exceptions import AccountLocked, Conflict
 
-from . import audit, mfa
+from . import audit, mfa, selectors
 from .models import AuditLog, Membership, MfaBackupCode, Organization, Role, User
 
 MFA_TOKEN_SALT = "accounts.mfa-login"
@@ -249,6 +249,7 @@ def disable_mfa(*, user: User, password: str, code: str) -> None:
     if not verify_second_factor(user=user, code=code):
         raise ValidationError({"code": ["The code is not valid."]})
     User.objects.filter(pk=user.pk).update(mfa_enabled=False, mfa_secret="", mfa_last_step=0)
+    selectors.forget_user(user.pk)  # update() sends no post_save
     MfaBackupCode.objects.filter(user=user).delete()
     audit.record(action=AuditLog.Action.MFA_DISABLE, actor=user, organization=user.default_organization, instance=user)
 

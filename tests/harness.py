@@ -123,6 +123,7 @@ class DaphneServer:
     def stop(self):
         stop_process(self.process)
         self._log.close()
+        self.log_path.unlink(missing_ok=True)
 
 
 class CeleryWorker:

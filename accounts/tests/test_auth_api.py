@@ -386,3 +386,43 @@ class TestPasswords:
     def test_reset_with_a_bad_uid_is_400(self, api_client):
         response = api_client.post("/api/v1/auth/password/reset", {"uid": "!!", "token": "x", "new_password": "Fresh-Horse-44"})
         assert response.status_code == 400
+
+
+class TestMeStaysFresh:
+    """/auth/me is cached per user; every change it shows must be visible at once."""
+
+    def test_profile_role_and_organization_changes_show_up(self, client_for, owner, organization):
+        target = member(organization, Role.VIEWER)
+        client = client_for(target)
+        assert client.get("/api/v1/auth/me").json()["organizations"][0]["role"] == "viewer"
+        client_for(owner).patch(f"/api/v1/users/{target.pk}/", {"role": "editor"})
+        assert client.get("/api/v1/auth/me").json()["organizations"][0]["role"] == "editor"
+        client_for(owner).patch("/api/v1/organizations/current", {"name": "Renamed Lab"})
+        assert client.get("/api/v1/auth/me").json()["organizations"][0]["organization"]["name"] == "Renamed Lab"
+        client.patch("/api/v1/auth/me", {"full_name": "Fresh Name"})
+        assert client.get("/api/v1/auth/me").json()["full_name"] == "Fresh Name"
+        client_for(owner).delete(f"/api/v1/users/{target.pk}/")
+        assert client.get("/api/v1/auth/me").json()["organizations"] == []
+
+    def test_mfa_state_shows_up(self, client_for):
+        user = UserFactory()
+        client = client_for(user)
+        assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is False
+        secret, _ = enable_mfa(user)
+        assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is True
+        user.refresh_from_db()
+        services.disable_mfa(user=user, password=STRONG, code=next_totp(secret))
+        assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is False
+
+    def test_a_cached_request_runs_no_query(self, client_for, viewer, django_assert_num_queries):
+        client = client_for(viewer)
+        client.get("/api/v1/auth/me")
+        with django_assert_num_queries(0):  # the token's user and the payload come from the cache
+            assert client.get("/api/v1/auth/me").json()["id"] == viewer.pk
+
+    def test_a_deactivated_user_is_refused_at_once(self, client_for, viewer):
+        client = client_for(viewer)
+        assert client.get("/api/v1/auth/me").status_code == 200
+        viewer.is_active = False
+        viewer.save()
+        assert client.get("/api/v1/auth/me").status_code == 401

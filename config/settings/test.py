@@ -1,6 +1,8 @@
 """Test settings: the same wiring as base, with fast hashing and tasks eager unless a test starts
 a real worker. DATABASE_URL / REDIS_URL switch the suite onto the real servers (CI does)."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 from .base import DATABASES, REST_FRAMEWORK, VAR_DIR, env
 
@@ -26,5 +28,6 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so a live daphne or Celery subprocess sees the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # One file per run, so two runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 WHITENOISE_USE_FINDERS = True
