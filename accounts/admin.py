@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Count
 
-from . import audit, selectors
+from . import audit, user_cache
 from .models import AuditLog, Membership, MfaBackupCode, Organization, User
 
 
@@ -102,7 +102,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     def reset_mfa(self, request, queryset):
         for user in queryset.filter(mfa_enabled=True):
             User.objects.filter(pk=user.pk).update(mfa_enabled=False, mfa_secret="", mfa_last_step=0)
-            selectors.forget_user(user.pk)  # update() sends no post_save
+            user_cache.forget(user.pk)  # update() sends no post_save
             MfaBackupCode.objects.filter(user=user).delete()
             audit.record(action=AuditLog.Action.MFA_DISABLE, actor=request.user, instance=user)
         self.message_user(request, "MFA reset for the selected users.", messages.SUCCESS)

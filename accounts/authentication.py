@@ -5,16 +5,11 @@ ASGI, a new connection) per request. The cached user is forgotten on every save 
 user (accounts/signals.py), so a deactivation or password change takes effect at once.
 """
 
-from django.core.cache import cache
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-USER_CACHE_SECONDS = 300
-
-
-def user_cache_key(user_id) -> str:
-    return f"accounts:user:v1:{user_id}"
+from . import user_cache
 
 
 class CachedJWTAuthentication(JWTAuthentication):
@@ -23,11 +18,10 @@ class CachedJWTAuthentication(JWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        key = user_cache_key(user_id)
-        user = cache.get(key)
+        user = user_cache.cached_user(user_id)
         if user is None:
             user = super().get_user(validated_token)  # 401 for an unknown or inactive user
-            cache.set(key, user, USER_CACHE_SECONDS)
+            user_cache.remember(user)
         elif not user.is_active:
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         return user

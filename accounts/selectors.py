@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
+from . import user_cache
 from .models import AuditLog, Membership, Organization, User
 
 
@@ -19,39 +19,20 @@ def user_with_memberships(user: User) -> User:
     return user
 
 
-ME_CACHE_SECONDS = 300
-
-
-def me_cache_key(user_id: int) -> str:
-    return f"accounts:me:v1:{user_id}"
-
-
 def me_payload(user: User) -> dict:
     """What GET /auth/me answers for `user`: profile, organisations and roles.
 
-    Cached per user (the cache is shared by every process when REDIS_URL is set); any save or
-    delete of the user, one of their memberships or one of their organisations forgets it
-    (accounts/signals.py), so it is never staler than the database.
+    Built once and kept on the user's cache entry (accounts/user_cache.py), which every change it
+    shows forgets, so it is never staler than the database.
     """
     from .serializers import UserSerializer
 
-    key = me_cache_key(user.pk)
-    payload = cache.get(key)
+    payload = getattr(user, user_cache.ME_PAYLOAD_ATTR, None)
     if payload is None:
         payload = UserSerializer(user_with_memberships(user)).data
-        cache.set(key, payload, ME_CACHE_SECONDS)
+        setattr(user, user_cache.ME_PAYLOAD_ATTR, payload)
+        user_cache.remember(user)
     return payload
-
-
-def forget_me(*user_ids: int) -> None:
-    cache.delete_many([me_cache_key(user_id) for user_id in user_ids])
-
-
-def forget_user(*user_ids: int) -> None:
-    """Drop every cached view of these users (their authenticated user and /me payload)."""
-    from .authentication import user_cache_key
-
-    cache.delete_many([key for uid in user_ids for key in (user_cache_key(uid), me_cache_key(uid))])
 
 
 def organization_members(organization: Organization) -> QuerySet[Membership]:

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.exceptions import AccountLocked, Conflict
 
-from . import audit, mfa, selectors
+from . import audit, mfa, user_cache
 from .models import AuditLog, Membership, MfaBackupCode, Organization, Role, User
 
 MFA_TOKEN_SALT = "accounts.mfa-login"
@@ -110,7 +110,7 @@ def authenticate_credentials(*, request, email: str, password: str) -> User:
 def complete_login(*, request, user: User) -> dict:
     """Tokens for a user who passed every factor; records the sign-in."""
     user_logged_in.send(sender=User, request=getattr(request, "_request", request), user=user)
-    audit.record(action=AuditLog.Action.LOGIN, actor=user, organization=user.default_organization, instance=user)
+    record_sign_in(user=user)
     return issue_tokens(user)
 
 
@@ -153,16 +153,29 @@ def verify_second_factor(*, user: User, code: str) -> bool:
     return spent == 1
 
 
+def record_failed_second_factor(*, request, user: User) -> None:
+    """Audit a wrong MFA code and count it towards the same lockout as a wrong password;
+    raises AccountLocked once the account is locked."""
+    http_request = getattr(request, "_request", request)
+    user_login_failed.send(sender=User, credentials={"email": user.email}, request=http_request)
+    audit.record(action=AuditLog.Action.LOGIN_FAILED, actor=user, object_type="accounts.user",
+                 object_id=user.pk, object_repr=f"{user.email} (MFA code)")
+    if getattr(http_request, "axes_locked_out", False):
+        raise AccountLocked()
+
+
+def record_sign_in(*, user: User) -> None:
+    audit.record(action=AuditLog.Action.LOGIN, actor=user, organization=user.default_organization, instance=user)
+
+
+def record_sign_out(*, user: User) -> None:
+    audit.record(action=AuditLog.Action.LOGOUT, actor=user, organization=user.default_organization, instance=user)
+
+
 def finish_mfa_login(*, request, mfa_token: str, code: str) -> dict:
     user = user_for_mfa_token(mfa_token)
-    http_request = getattr(request, "_request", request)
     if not verify_second_factor(user=user, code=code):
-        # Wrong second factors count towards the same lockout as wrong passwords.
-        user_login_failed.send(sender=User, credentials={"email": user.email}, request=http_request)
-        audit.record(action=AuditLog.Action.LOGIN_FAILED, actor=user, object_type="accounts.user",
-                     object_id=user.pk, object_repr=f"{user.email} (MFA code)")
-        if getattr(http_request, "axes_locked_out", False):
-            raise AccountLocked()
+        record_failed_second_factor(request=request, user=user)
         raise AuthenticationFailed("The code is not valid.", code="invalid_mfa_code")
     return {"user": user, **complete_login(request=request, user=user)}
 
@@ -178,7 +191,7 @@ def logout(*, user: User, refresh: str) -> None:
     if str(token.get("user_id")) != str(user.pk):
         raise ValidationError({"refresh": ["This refresh token belongs to another user."]})
     token.blacklist()
-    audit.record(action=AuditLog.Action.LOGOUT, actor=user, organization=user.default_organization, instance=user)
+    record_sign_out(user=user)
 
 
 def revoke_all_refresh_tokens(*, user: User) -> int:
@@ -249,7 +262,7 @@ def disable_mfa(*, user: User, password: str, code: str) -> None:
     if not verify_second_factor(user=user, code=code):
         raise ValidationError({"code": ["The code is not valid."]})
     User.objects.filter(pk=user.pk).update(mfa_enabled=False, mfa_secret="", mfa_last_step=0)
-    selectors.forget_user(user.pk)  # update() sends no post_save
+    user_cache.forget(user.pk)  # update() sends no post_save
     MfaBackupCode.objects.filter(user=user).delete()
     audit.record(action=AuditLog.Action.MFA_DISABLE, actor=user, organization=user.default_organization, instance=user)
 

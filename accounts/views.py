@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -23,7 +22,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 
 from core.exceptions import AccountLocked, error_body
 
-from . import audit, mfa, selectors, services
+from . import mfa, selectors, services
 from .forms import (
     InviteMemberForm,
     LoginForm,
@@ -40,7 +39,7 @@ from .forms import (
     service_error_message,
     service_errors,
 )
-from .models import AuditLog, Role, User
+from .models import Role, User
 from .tenancy import SESSION_ORGANIZATION_KEY
 
 # Users who come back from the MFA step or registration have no `backend` attribute yet.
@@ -74,7 +73,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
 def _sign_in(request: HttpRequest, user: User) -> None:
     """Start the session of a user who passed every factor, and record it."""
     login(request, user, backend=getattr(user, "backend", None) or MODEL_BACKEND)
-    audit.record(action=AuditLog.Action.LOGIN, actor=user, organization=user.default_organization, instance=user)
+    services.record_sign_in(user=user)
 
 
 def _clear_pending_mfa(request: HttpRequest) -> None:
@@ -176,11 +175,9 @@ class MfaStepView(View):
                 _clear_pending_mfa(request)
                 _sign_in(request, user)
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-            # A wrong second factor counts towards the same lockout as a wrong password.
-            user_login_failed.send(sender=User, credentials={"email": user.email}, request=request)
-            audit.record(action=AuditLog.Action.LOGIN_FAILED, actor=user, object_type="accounts.user",
-                         object_id=user.pk, object_repr=f"{user.email} (MFA code)")
-            if getattr(request, "axes_locked_out", False):
+            try:
+                services.record_failed_second_factor(request=request, user=user)
+            except AccountLocked:
                 return lockout_response(request, credentials={"email": user.email})
             form.add_error("code", "The code is not valid. Check your authenticator app and try again.")
         return render(request, "accounts/login_mfa.html", {"form": form, "pending_email": user.email})
@@ -192,8 +189,7 @@ class LogoutPageView(View):
     def post(self, request):
         user = request.user
         if user.is_authenticated:
-            audit.record(action=AuditLog.Action.LOGOUT, actor=user, organization=user.default_organization,
-                         instance=user)
+            services.record_sign_out(user=user)
         logout(request)
         messages.info(request, "You are signed out.")
         return redirect("accounts:login")
