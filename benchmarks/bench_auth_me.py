@@ -199,11 +199,6 @@ def main(argv=None) -> int:
     harness.setup_django(args.settings)
     from django.db import connections
 
-    db_settings = connections["default"].settings_dict
-    if db_settings["ENGINE"].endswith("postgresql") and db_settings["CONN_MAX_AGE"] != 0:
-        print("note: CONN_MAX_AGE is not 0; under ASGI every request runs in a new thread with its own "
-              "connection, so persistent connections pile up (set DB_CONN_MAX_AGE=0, see docs/benchmarks.md)")
-
     token = bench_user_token()
     connections.close_all()
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
