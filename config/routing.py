@@ -3,7 +3,9 @@
 from django.urls import path
 
 from core.consumers import UserEventConsumer
+from robots.consumers import RobotAgentConsumer
 
 websocket_urlpatterns = [
     path("ws/v1/connect/", UserEventConsumer.as_asgi()),
+    path("ws/v1/robots/agent/", RobotAgentConsumer.as_asgi()),
 ]

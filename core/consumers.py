@@ -8,11 +8,14 @@ a bad message with {"type": "error", "code", "message"} while the socket stays o
 import json
 import logging
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 
-from .events import user_group
+from .events import org_group, user_group
 from .exceptions import first_error_message, stringify_errors
 
 logger = logging.getLogger(__name__)
@@ -115,22 +118,40 @@ class BaseJsonConsumer(AsyncWebsocketConsumer):
             await handler(serializer.validated_data)
         except SocketError as exc:
             await self.send_error(exc.code, exc.message, exc.fields)
+        except APIException as exc:  # a service refused: same code as the API would answer
+            codes = exc.get_codes()
+            await self.send_error(codes if isinstance(codes, str) else "invalid", first_error_message(exc.detail))
+        except DjangoValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            await self.send_error("invalid_message", first_error_message(detail))
         except Exception:  # the socket must survive a handler bug; the log keeps the trace
             logger.exception("socket handler %s failed", message_type)
             await self.send_error("internal_error", "The message could not be processed.")
 
 
+@database_sync_to_async
+def _organization_ids(user_id: int) -> list[int]:
+    from accounts.models import Membership
+
+    return list(Membership.objects.filter(user_id=user_id).order_by("organization_id")
+                .values_list("organization_id", flat=True))
+
+
 class UserEventConsumer(BaseJsonConsumer):
-    """`/ws/v1/connect/`: the signed-in user's live events ({"type", "id", "at", "data"})."""
+    """`/ws/v1/connect/`: the signed-in user's live events ({"type", "id", "at", "data"}): their own
+    and those about the objects of the organisations they belong to (joined at connect)."""
 
     async def on_connect(self):
-        self.group = user_group(self.scope["user"].pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.send_json({"type": "hello", "data": {"user_id": self.scope["user"].pk}})
+        user = self.scope["user"]
+        organization_ids = await _organization_ids(user.pk)
+        self.groups_joined = [user_group(user.pk), *(org_group(org_id) for org_id in organization_ids)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_json({"type": "hello", "data": {"user_id": user.pk, "organizations": organization_ids}})
 
     async def disconnect(self, code):
-        if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def user_event(self, message):
         await self.send_json(message["event"])

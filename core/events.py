@@ -15,16 +15,32 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def org_group(organization_id: int) -> str:
+    """Every member's event sockets join it: events about the organisation's objects."""
+    return f"org.{organization_id}"
+
+
 def build_event(event_type: str, data: dict) -> dict:
     return {"type": event_type, "id": uuid.uuid4().hex, "at": timezone.now().isoformat(), "data": data}
+
+
+def send_to_group(group: str, message: dict) -> None:
+    """Send a channel-layer message from synchronous code (views, services, tasks)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
 
 
 def publish_user_event(user_ids, event_type: str, data: dict) -> dict:
     """Send one event to each user's sockets; returns the event."""
     event = build_event(event_type, data)
-    layer = get_channel_layer()
-    if layer is None:
-        return event
     for user_id in {int(uid) for uid in user_ids}:
-        async_to_sync(layer.group_send)(user_group(user_id), {"type": "user.event", "event": event})
+        send_to_group(user_group(user_id), {"type": "user.event", "event": event})
+    return event
+
+
+def publish_org_event(organization_id: int, event_type: str, data: dict) -> dict:
+    """Send one event to the sockets of every member of the organisation; returns the event."""
+    event = build_event(event_type, data)
+    send_to_group(org_group(organization_id), {"type": "user.event", "event": event})
     return event

@@ -51,7 +51,7 @@ def test_socket_with_a_refresh_token_instead_of_access_is_4401(socket_url, user)
 
 def test_socket_with_a_token_is_accepted_and_validates_messages(socket_url, user):
     with connect(f"{socket_url}?token={issue_tokens(user)['access']}") as ws:
-        assert recv_json(ws) == {"type": "hello", "data": {"user_id": user.pk}}
+        assert recv_json(ws) == {"type": "hello", "data": {"user_id": user.pk, "organizations": []}}
         ws.send(json.dumps({"type": "ping", "id": 7}))
         assert recv_json(ws) == {"type": "pong", "id": 7}
         ws.send("{not json")

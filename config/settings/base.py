@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "storages",
     "core",
     "accounts",
+    "robots",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-audit-log": {
         "task": "accounts.tasks.prune_audit_log",
         "schedule": timedelta(hours=24),
+    },
+    "expire-robot-commands": {
+        "task": "robots.tasks.expire_overdue_commands",
+        "schedule": timedelta(seconds=5),
     },
 }
 
@@ -285,7 +290,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "RobotStatusEnum": "robots.models.Robot.Status",
+        "RobotConnectionStatusEnum": "robots.models.RobotConnection.Status",
+        "RobotCommandStatusEnum": "robots.models.RobotCommand.Status",
+    },
 }
+
+# --- robots -----------------------------------------------------------------------------------
+ROBOT_COMMAND_TIMEOUT = env.int("ROBOT_COMMAND_TIMEOUT", default=30)
+MAX_ROBOT_CONNECTIONS = env.int("MAX_ROBOT_CONNECTIONS", default=10)
+# State reports are stored and fanned out at most this often per robot (the rest are dropped).
+ROBOT_STATE_PUBLISH_HZ = env.float("ROBOT_STATE_PUBLISH_HZ", default=10.0)
 
 # --- sockets ----------------------------------------------------------------------------------
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=1024 * 1024)

@@ -1,0 +1,151 @@
+"""The robot agent socket, `/ws/v1/robots/agent/` (protocol: docs/robot-protocol.md).
+
+Commands reach the agent through the robot's channel-layer group and are marked `sent` before they
+go out, so a command is delivered once even when it is both pending at connect and broadcast.
+State reports are cheap to receive: stale ones are dropped by sequence number and the newest is
+stored and fanned out at a bounded rate, so a flood of telemetry never holds a command back.
+"""
+
+import asyncio
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from rest_framework import serializers
+
+from core.consumers import BaseJsonConsumer
+from core.serializers import StrictSerializer
+
+from . import services
+from .models import RobotCommand
+
+logger = logging.getLogger(__name__)
+
+STATE_PERSIST_SECONDS = 1.0
+SWEEP_SECONDS = 2.0
+
+
+class CommandRefSerializer(StrictSerializer):
+    command_id = serializers.IntegerField(min_value=1)
+
+
+class ProgressSerializer(CommandRefSerializer):
+    progress = serializers.FloatField(min_value=0.0, max_value=1.0)
+
+
+class ResultSerializer(CommandRefSerializer):
+    status = serializers.ChoiceField(choices=[RobotCommand.Status.COMPLETED, RobotCommand.Status.FAILED])
+    result = serializers.JSONField(required=False, allow_null=True, default=None)
+    error = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class StateSerializer(StrictSerializer):
+    seq = serializers.IntegerField(min_value=0)
+    joints = serializers.DictField(child=serializers.FloatField(), allow_empty=True)
+    battery = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)
+    mode = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=["online", "busy", "error"], required=False)
+
+
+def _credential_from(scope) -> str:
+    headers = dict(scope.get("headers", []))
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return (query.get("credential") or [""])[0]
+
+
+_sweeper: asyncio.Task | None = None
+
+
+async def _sweep_forever() -> None:
+    """Time out overdue commands from every daphne process that hosts agents, so no timeout
+    depends on one process staying alive (celery beat runs the same sweep)."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await database_sync_to_async(services.expire_overdue_commands)()
+        except Exception:  # a failed sweep is retried at the next tick
+            logger.exception("command timeout sweep failed")
+
+
+def _ensure_sweeper() -> None:
+    global _sweeper
+    if _sweeper is None or _sweeper.done():
+        _sweeper = asyncio.get_running_loop().create_task(_sweep_forever())
+
+
+class RobotAgentConsumer(BaseJsonConsumer):
+    message_serializers = {
+        "ack": CommandRefSerializer,
+        "progress": ProgressSerializer,
+        "result": ResultSerializer,
+        "state": StateSerializer,
+    }
+
+    async def authenticate(self) -> bool:
+        self.robot = await database_sync_to_async(services.authenticate_robot)(_credential_from(self.scope))
+        return self.robot is not None
+
+    async def on_connect(self):
+        robot = self.robot
+        self.group = services.robot_group(robot.pk)
+        self.last_seq = -1
+        self.last_published = 0.0
+        self.last_persisted = 0.0
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await database_sync_to_async(services.robot_connected)(robot=robot)
+        pending = await database_sync_to_async(services.pending_commands)(robot)
+        await self.send_json({
+            "type": "welcome",
+            "robot": {"id": robot.pk, "name": robot.name, "serial": robot.serial,
+                      "model": {"slug": robot.model.slug, "kind": robot.model.kind, "joints": robot.model.joints}},
+            "pending": len(pending),
+        })
+        for command in pending:
+            await self._send_command(services.command_message(command))
+        _ensure_sweeper()
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await database_sync_to_async(services.robot_disconnected)(robot=self.robot)
+
+    # --- commands: channel layer → agent ------------------------------------------------------
+    async def robot_command(self, message):
+        await self._send_command(message["command"])
+
+    async def _send_command(self, command: dict) -> None:
+        if await database_sync_to_async(services.mark_sent)(robot=self.robot, command_id=command["id"]):
+            await self.send_json({"type": "command", "command": command})
+
+    # --- agent → server -----------------------------------------------------------------------
+    async def handle_ack(self, data):
+        await database_sync_to_async(services.acknowledge_command)(robot=self.robot, command_id=data["command_id"])
+
+    async def handle_progress(self, data):
+        await database_sync_to_async(services.report_progress)(
+            robot=self.robot, command_id=data["command_id"], progress=data["progress"])
+
+    async def handle_result(self, data):
+        await database_sync_to_async(services.finish_command)(
+            robot=self.robot, command_id=data["command_id"], status=data["status"], result=data["result"],
+            error=data["error"])
+
+    async def handle_state(self, data):
+        if data["seq"] <= self.last_seq:
+            return  # stale or replayed: the newest state wins
+        self.last_seq = data["seq"]
+        now = time.monotonic()
+        if now - self.last_published < 1.0 / settings.ROBOT_STATE_PUBLISH_HZ:
+            return
+        self.last_published = now
+        persist = now - self.last_persisted >= STATE_PERSIST_SECONDS
+        if persist:
+            self.last_persisted = now
+        state = {"joints": data["joints"], "battery": data.get("battery"), "mode": data.get("mode", "")}
+        await database_sync_to_async(services.record_state)(
+            robot=self.robot, state=state, status=data.get("status"), persist=persist)

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_overdue_commands() -> int:
+    """Celery beat, every few seconds: time out commands past their deadline (see services)."""
+    return services.expire_overdue_commands()
