@@ -31,6 +31,16 @@ def robot_group(robot_id: int) -> str:
     return f"robot.{robot_id}"
 
 
+# --- catalogue ------------------------------------------------------------------------------
+def load_catalogue() -> int:
+    """Create or refresh the shipped robot models (robots/catalogue.py); returns how many."""
+    from .catalogue import ROBOT_MODELS
+
+    for spec in ROBOT_MODELS:
+        RobotModel.objects.update_or_create(slug=spec["slug"], defaults={k: v for k, v in spec.items() if k != "slug"})
+    return len(ROBOT_MODELS)
+
+
 # --- credentials ------------------------------------------------------------------------------
 def _new_credential() -> tuple[str, str, str]:
     key_id = secrets.token_hex(8)

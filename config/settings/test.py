@@ -26,6 +26,7 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
 
+VAR_DIR.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so a live daphne or Celery subprocess sees the same test database.
     # One file per run, so two runs side by side do not share it.

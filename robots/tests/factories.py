@@ -7,8 +7,12 @@ ARM_SLUG = "ur5e"
 
 
 def robot_model(slug: str = ARM_SLUG) -> RobotModel:
-    """A catalogue model (loaded by the robots data migration)."""
-    return RobotModel.objects.get(slug=slug)
+    """A catalogue model (loaded by the data migration; reloaded after a transactional test's flush)."""
+    model = RobotModel.objects.filter(slug=slug).first()
+    if model is None:
+        services.load_catalogue()
+        model = RobotModel.objects.get(slug=slug)
+    return model
 
 
 def registered_robot(organization=None, *, slug: str = ARM_SLUG, name: str = "Test arm", serial: str | None = None,
