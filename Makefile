@@ -31,10 +31,15 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_robots
 
+# Serves the platform and runs a simulated robot agent for the demo arm beside it (stopped with it).
 run: demo
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: /api/docs/, admin: /admin/)"
+	ROBOT_AGENT_CREDENTIAL="$$(cat var/demo-robot.credential)" $(PY) -m robots.agent \
+		--url ws://$(HOST):$(PORT)/ws/v1/robots/agent/ --log-level WARNING & AGENT=$$!; \
+	trap 'kill $$AGENT 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m daphne -b $(HOST) -p $(PORT) $(DAPHNE_ARGS) config.asgi:application
 
 serve: install

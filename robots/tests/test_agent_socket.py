@@ -1,6 +1,7 @@
 """The robot agent socket and the user event stream on a real daphne server, driven by real
 WebSocket clients and HTTP requests (as a robot and a person would)."""
 
+import contextlib
 import json
 import time
 
@@ -36,6 +37,20 @@ def recv_until(ws, predicate, timeout=10):
             return message
 
 
+_open_sockets = contextlib.ExitStack()
+
+
+@pytest.fixture(autouse=True)
+def _close_sockets():
+    """Sockets opened by the helpers below close when the test ends, whatever happens."""
+    yield
+    _open_sockets.close()
+
+
+def open_socket(url: str, **options):
+    return _open_sockets.enter_context(connect(url, **options))
+
+
 class Site:
     """A signed-in person using the API and the event socket of a live server."""
 
@@ -45,7 +60,7 @@ class Site:
         self.http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
 
     def events(self):
-        ws = connect(f"{self.server.ws_url}/ws/v1/connect/?token={self.token}")
+        ws = open_socket(f"{self.server.ws_url}/ws/v1/connect/?token={self.token}")
         assert recv_json(ws)["type"] == "hello"
         return ws
 
@@ -60,7 +75,8 @@ class Site:
 
 
 def agent(server, credential):
-    ws = connect(f"{server.ws_url}/ws/v1/robots/agent/", additional_headers={"Authorization": f"Bearer {credential}"})
+    ws = open_socket(f"{server.ws_url}/ws/v1/robots/agent/",
+                     additional_headers={"Authorization": f"Bearer {credential}"})
     welcome = recv_json(ws)
     assert welcome["type"] == "welcome", welcome
     return ws, welcome
