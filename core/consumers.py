@@ -7,7 +7,9 @@ a bad message with {"type": "error", "code", "message"} while the socket stays o
 
 import json
 import logging
+from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
-from .events import org_group, user_group
+from .events import EVENT_ID, events_since, org_group, user_group
 from .exceptions import first_error_message, stringify_errors
 
 logger = logging.getLogger(__name__)
@@ -137,9 +139,19 @@ def _organization_ids(user_id: int) -> list[int]:
                 .values_list("organization_id", flat=True))
 
 
+class ResumeSerializer(serializers.Serializer):
+    last_event_id = serializers.RegexField(EVENT_ID, max_length=30)
+
+
 class UserEventConsumer(BaseJsonConsumer):
     """`/ws/v1/connect/`: the signed-in user's live events ({"type", "id", "at", "data"}): their own
-    and those about the objects of the organisations they belong to (joined at connect)."""
+    and those about the objects of the organisations they belong to (joined at connect).
+
+    A client that reconnects passes the last id it saw (`?last_event_id=` or a `resume` message)
+    and first receives what it missed, then `{"type": "resumed", "count": n}`.
+    """
+
+    message_serializers = {"resume": ResumeSerializer}
 
     async def on_connect(self):
         user = self.scope["user"]
@@ -148,6 +160,19 @@ class UserEventConsumer(BaseJsonConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.send_json({"type": "hello", "data": {"user_id": user.pk, "organizations": organization_ids}})
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        last_event_id = (query.get("last_event_id") or [""])[0]
+        if last_event_id:
+            if EVENT_ID.match(last_event_id):
+                await self.handle_resume({"last_event_id": last_event_id})
+            else:
+                await self.send_error("invalid_message", "last_event_id is not an event id.")
+
+    async def handle_resume(self, data):
+        missed = await sync_to_async(events_since)(self.groups_joined, data["last_event_id"])
+        for event in missed:
+            await self.send_json(event)
+        await self.send_json({"type": "resumed", "count": len(missed)})
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):

@@ -91,9 +91,53 @@ def test_events_published_by_another_process_reach_only_their_user(socket_url, u
     with connect(f"{socket_url}?token={issue_tokens(user)['access']}") as mine, \
             connect(f"{socket_url}?token={issue_tokens(other)['access']}") as theirs:
         recv_json(mine), recv_json(theirs)
-        event = publish_user_event([user.pk], "robot_status_update", {"robot_id": 3, "status": "online"})
+        [event] = publish_user_event([user.pk], "robot_connected", {"robot_id": 3, "status": "online"})
         received = recv_json(mine)
         assert received == event
         assert set(received) == {"type", "id", "at", "data"}
         with pytest.raises(TimeoutError):
             theirs.recv(timeout=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reconnecting_client_resumes_from_its_last_event_id():
+    """In-process (the event log is Redis with REDIS_URL, else this process's memory)."""
+    from asgiref.sync import async_to_sync, sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    user = UserFactory()
+    token = issue_tokens(user)["access"]
+    publish = sync_to_async(publish_user_event)
+
+    async def scenario():
+        first = WebsocketCommunicator(application, f"/ws/v1/connect/?token={token}")
+        assert (await first.connect())[0]
+        assert (await first.receive_json_from())["type"] == "hello"
+        [seen] = await publish([user.pk], "command_completed", {"command_id": 1})
+        assert (await first.receive_json_from(timeout=5))["id"] == seen["id"]
+        await first.disconnect()
+
+        # While the client is away: two results and a telemetry update (never replayed).
+        [missed_1] = await publish([user.pk], "command_failed", {"command_id": 2})
+        await publish([user.pk], "robot_status_update", {"robot_id": 1})
+        [missed_2] = await publish([user.pk], "command_completed", {"command_id": 3})
+
+        again = WebsocketCommunicator(application, f"/ws/v1/connect/?token={token}&last_event_id={seen['id']}")
+        assert (await again.connect())[0]
+        assert (await again.receive_json_from())["type"] == "hello"
+        replayed = [await again.receive_json_from(timeout=5) for _ in range(2)]
+        assert replayed == [missed_1, missed_2]
+        assert await again.receive_json_from(timeout=5) == {"type": "resumed", "count": 2}
+        # The same by message, and a bad id is an error that leaves the socket open.
+        await again.send_json_to({"type": "resume", "last_event_id": missed_1["id"]})
+        assert (await again.receive_json_from(timeout=5))["id"] == missed_2["id"]
+        assert (await again.receive_json_from(timeout=5))["count"] == 1
+        await again.send_json_to({"type": "resume", "last_event_id": "yesterday"})
+        assert (await again.receive_json_from(timeout=5))["code"] == "invalid_message"
+        await again.send_json_to({"type": "ping"})
+        assert (await again.receive_json_from(timeout=5))["type"] == "pong"
+        await again.disconnect()
+
+    async_to_sync(scenario)()

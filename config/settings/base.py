@@ -303,6 +303,11 @@ MAX_ROBOT_CONNECTIONS = env.int("MAX_ROBOT_CONNECTIONS", default=10)
 # State reports are stored and fanned out at most this often per robot (the rest are dropped).
 ROBOT_STATE_PUBLISH_HZ = env.float("ROBOT_STATE_PUBLISH_HZ", default=10.0)
 
+# --- user event stream ------------------------------------------------------------------------
+# Events kept per group (a user, an organisation) so a reconnecting client can resume.
+EVENT_LOG_LENGTH = env.int("EVENT_LOG_LENGTH", default=1000)
+EVENT_LOG_TTL = env.int("EVENT_LOG_TTL", default=24 * 3600)
+
 # --- sockets ----------------------------------------------------------------------------------
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=1024 * 1024)
 
