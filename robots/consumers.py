@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 STATE_PERSIST_SECONDS = 1.0
 SWEEP_SECONDS = 2.0
+# How often an agent's socket re-joins its command group and picks up commands still pending: so
+# a lost delivery (the channel layer restarted, a broadcast failed) costs seconds, not the command.
+MAINTENANCE_SECONDS = 3.0
 
 
 class CommandRefSerializer(StrictSerializer):
@@ -108,11 +111,26 @@ class RobotAgentConsumer(BaseJsonConsumer):
         for command in pending:
             await self._send_command(services.command_message(command))
         _ensure_sweeper()
+        self.maintenance = asyncio.get_running_loop().create_task(self._maintain())
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                for command in await database_sync_to_async(services.pending_commands)(self.robot):
+                    await self._send_command(services.command_message(command))
+            except Exception:  # the channel layer or database is away: try again next tick
+                logger.warning("maintenance of robot %s socket failed", self.robot.pk, exc_info=True)
 
     async def disconnect(self, code):
+        if getattr(self, "maintenance", None):
+            self.maintenance.cancel()
         if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await database_sync_to_async(services.robot_disconnected)(robot=self.robot)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            finally:
+                await database_sync_to_async(services.robot_disconnected)(robot=self.robot)
 
     # --- commands: channel layer → agent ------------------------------------------------------
     async def robot_command(self, message):

@@ -180,6 +180,8 @@ def command_message(command: RobotCommand) -> dict:
 
 
 def _deliver(command: RobotCommand) -> None:
+    """Hand a committed command to the agent's socket. Best effort: if the channel layer is down,
+    the agent consumer's maintenance loop delivers the still-pending command (once) instead."""
     send_to_group(robot_group(command.robot_id), {"type": "robot.command", "command": command_message(command)})
 
 
@@ -212,7 +214,7 @@ def send_command(*, actor: User, type: str, params: dict, connection: RobotConne
     audit.record(action=AuditLog.Action.CREATE, actor=actor, organization=robot.organization, instance=command,
                  after=audit.snapshot(command, ["robot", "type", "params", "queued"]))
     if robot.is_connected:
-        transaction.on_commit(lambda: _deliver(command))
+        transaction.on_commit(lambda: _deliver(command), robust=True)
     return command
 
 
@@ -250,7 +252,7 @@ def acknowledge_command(*, robot: Robot, command_id: int) -> RobotCommand:
         command.sent_at = command.sent_at or now
         command.acknowledged_at = now
         command.save(update_fields=["status", "sent_at", "acknowledged_at", "updated_at"])
-        transaction.on_commit(lambda: _command_event(command, "command_update", progress=command.progress))
+        transaction.on_commit(lambda: _command_event(command, "command_update", progress=command.progress), robust=True)
     return command
 
 
@@ -260,7 +262,7 @@ def report_progress(*, robot: Robot, command_id: int, progress: float) -> RobotC
     if not command.is_final:
         command.progress = max(0.0, min(1.0, float(progress)))
         command.save(update_fields=["progress", "updated_at"])
-        transaction.on_commit(lambda: _command_event(command, "command_update", progress=command.progress))
+        transaction.on_commit(lambda: _command_event(command, "command_update", progress=command.progress), robust=True)
     return command
 
 
@@ -278,9 +280,9 @@ def finish_command(*, robot: Robot, command_id: int, status: str, result=None, e
         command.progress = 1.0
     command.save(update_fields=["status", "result", "error", "completed_at", "progress", "updated_at"])
     if status == RobotCommand.Status.COMPLETED:
-        transaction.on_commit(lambda: _command_event(command, "command_completed", result=command.result))
+        transaction.on_commit(lambda: _command_event(command, "command_completed", result=command.result), robust=True)
     else:
-        transaction.on_commit(lambda: _command_event(command, "command_failed", error=command.error))
+        transaction.on_commit(lambda: _command_event(command, "command_failed", error=command.error), robust=True)
     return command
 
 
@@ -292,7 +294,7 @@ def _fail_commands(queryset, *, status: str, error: str) -> int:
         command.error = error
         command.completed_at = timezone.now()
         command.save(update_fields=["status", "error", "completed_at", "updated_at"])
-        transaction.on_commit(lambda command=command: _command_event(command, "command_failed", error=command.error))
+        transaction.on_commit(lambda command=command: _command_event(command, "command_failed", error=command.error), robust=True)
         ended += 1
     return ended
 
@@ -308,7 +310,7 @@ def robot_connected(*, robot: Robot) -> None:
     now = timezone.now()
     Robot.objects.filter(pk=robot.pk).update(status=Robot.Status.ONLINE, last_seen_at=now)
     robot.status, robot.last_seen_at = Robot.Status.ONLINE, now
-    transaction.on_commit(lambda: _robot_event(robot, "robot_connected"))
+    transaction.on_commit(lambda: _robot_event(robot, "robot_connected"), robust=True)
 
 
 @transaction.atomic
@@ -321,7 +323,7 @@ def robot_disconnected(*, robot: Robot) -> int:
                                                                       RobotCommand.Status.ACKNOWLEDGED])
     failed = _fail_commands(in_flight, status=RobotCommand.Status.FAILED,
                             error="The robot disconnected before the command finished.")
-    transaction.on_commit(lambda: _robot_event(robot, "robot_disconnected"))
+    transaction.on_commit(lambda: _robot_event(robot, "robot_disconnected"), robust=True)
     return failed
 
 

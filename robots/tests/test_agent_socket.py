@@ -269,3 +269,63 @@ def test_commands_time_out_in_the_server_process(transactional_db, test_database
         events.close()
     finally:
         server.stop()
+
+
+@pytest.mark.redis
+def test_redis_restarting_under_a_connected_robot_loses_no_command(transactional_db, test_database_url, redis_url):
+    """A private Redis server is restarted while the robot is connected: the command issued after
+    it reaches the agent exactly once (on the same socket, or after the agent reconnects)."""
+    import shutil
+    import subprocess
+
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        harness.unavailable("redis-server is not installed")
+    port = harness.free_port()
+
+    def start_redis():
+        process = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                    "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        harness.wait_until(lambda: redis.Redis(port=port, socket_connect_timeout=1).ping(), 10, 0.1, "redis")
+        return process
+
+    redis_process = start_redis()
+    server = harness.DaphneServer(test_database_url, env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    try:
+        server.wait_ready()
+        organization = OrganizationFactory()
+        site = Site(server, member(organization, Role.EDITOR))
+        robot, credential = registered_robot(organization)
+        ws, _ = agent(server, credential)
+        connection_id = site.connect_robot(robot)
+
+        redis_process.terminate()
+        redis_process.wait(10)
+        redis_process = start_redis()
+
+        response = site.command(connection_id, "set_mode", {"mode": "teleop"})
+        assert response.status_code == 201, response.text
+        command_id = response.json()["id"]
+        received = []
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            try:
+                if ws is None:  # what a real agent does: reconnect, with a pause
+                    time.sleep(0.5)
+                    ws, _ = agent(server, credential)
+                message = recv_json(ws, timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            except ConnectionClosed:
+                ws = None
+                continue
+            if message.get("type") == "command":
+                received.append(message["command"]["id"])
+        assert received == [command_id]
+        assert RobotCommand.objects.get(pk=command_id).status != "pending"
+    finally:
+        server.stop()
+        redis_process.terminate()
+        redis_process.wait(10)
