@@ -65,11 +65,12 @@ _sweeper: asyncio.Task | None = None
 
 
 async def _sweep_forever() -> None:
-    """Time out overdue commands from every daphne process that hosts agents, so no timeout
-    depends on one process staying alive (celery beat runs the same sweep)."""
+    """Time out overdue commands and take silent robots offline, from every daphne process that
+    hosts agents, so neither depends on one process staying alive (celery beat sweeps too)."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
+            await database_sync_to_async(services.mark_silent_robots_offline)()
             await database_sync_to_async(services.expire_overdue_commands)()
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("command timeout sweep failed")
@@ -117,6 +118,7 @@ class RobotAgentConsumer(BaseJsonConsumer):
         while True:
             await asyncio.sleep(MAINTENANCE_SECONDS)
             try:
+                await database_sync_to_async(services.touch_robot)(robot=self.robot)
                 await self.channel_layer.group_add(self.group, self.channel_name)
                 for command in await database_sync_to_async(services.pending_commands)(self.robot):
                     await self._send_command(services.command_message(command))

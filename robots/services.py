@@ -342,6 +342,23 @@ def record_state(*, robot: Robot, state: dict, status: str | None = None, persis
     })
 
 
+def touch_robot(*, robot: Robot) -> None:
+    """The agent's socket is alive (its consumer calls this every few seconds)."""
+    Robot.objects.filter(pk=robot.pk).update(last_seen_at=timezone.now())
+
+
+def mark_silent_robots_offline() -> int:
+    """Robots marked connected whose socket stopped reporting (its server process died without
+    running its disconnect) go offline, and what they were executing fails."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ROBOT_OFFLINE_AFTER)
+    silent = Robot.objects.filter(status__in=[Robot.Status.ONLINE, Robot.Status.BUSY], last_seen_at__lt=cutoff)
+    count = 0
+    for robot in silent.select_related("organization"):
+        robot_disconnected(robot=robot)
+        count += 1
+    return count
+
+
 # --- timeouts ---------------------------------------------------------------------------------
 @transaction.atomic
 def expire_overdue_commands() -> int:

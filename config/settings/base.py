@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
 # --- robots -----------------------------------------------------------------------------------
 ROBOT_COMMAND_TIMEOUT = env.int("ROBOT_COMMAND_TIMEOUT", default=30)
 MAX_ROBOT_CONNECTIONS = env.int("MAX_ROBOT_CONNECTIONS", default=10)
+# A connected robot whose socket has not reported for this long is taken offline by the sweep.
+ROBOT_OFFLINE_AFTER = env.int("ROBOT_OFFLINE_AFTER", default=30)
 # State reports are stored and fanned out at most this often per robot (the rest are dropped).
 ROBOT_STATE_PUBLISH_HZ = env.float("ROBOT_STATE_PUBLISH_HZ", default=10.0)
 

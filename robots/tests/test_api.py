@@ -214,3 +214,21 @@ class TestCommands:
         services.finish_command(robot=connection.robot, command_id=command.pk, status="completed")
         command.refresh_from_db()
         assert command.status == "timed_out"
+
+
+def test_robots_whose_socket_went_silent_go_offline(editor, organization):
+    from datetime import timedelta
+
+    robot, _ = registered_robot(organization, status="online")
+    fresh, _ = registered_robot(organization, status="online")
+    Robot.objects.filter(pk=robot.pk).update(last_seen_at=timezone.now() - timedelta(seconds=120))
+    Robot.objects.filter(pk=fresh.pk).update(last_seen_at=timezone.now())
+    connection = services.open_connection(user=editor, organization=organization, robot=robot)
+    command = services.send_command(actor=editor, connection=connection, type="stop", params={})
+    services.mark_sent(robot=robot, command_id=command.pk)
+    assert services.mark_silent_robots_offline() == 1
+    robot.refresh_from_db()
+    fresh.refresh_from_db()
+    assert robot.status == "offline" and fresh.status == "online"
+    command.refresh_from_db()
+    assert command.status == "failed" and "disconnected" in command.error
