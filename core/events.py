@@ -133,6 +133,16 @@ def publish(group: str, event_type: str, data: dict) -> dict:
     return event
 
 
+async def apublish_ephemeral(group: str, event_type: str, data: dict) -> dict:
+    """From async code (a consumer): send a telemetry event, which is never logged, without
+    leaving the event loop."""
+    event = {"type": event_type, "id": event_log().next_id(), "at": timezone.now().isoformat(), "data": data}
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, {"type": "user.event", "event": event})
+    return event
+
+
 def publish_user_event(user_ids, event_type: str, data: dict) -> list[dict]:
     """Send one event to each user's sockets."""
     return [publish(user_group(int(uid)), event_type, data) for uid in sorted({int(u) for u in user_ids})]

@@ -8,6 +8,7 @@ stored and fanned out at a bounded rate, so a flood of telemetry never holds a c
 
 import asyncio
 import logging
+import math
 import time
 from urllib.parse import parse_qs
 
@@ -15,7 +16,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from rest_framework import serializers
 
-from core.consumers import BaseJsonConsumer
+from core.consumers import BaseJsonConsumer, SocketError
+from core.events import apublish_ephemeral, org_group
 from core.serializers import StrictSerializer
 
 from . import services
@@ -44,12 +46,38 @@ class ResultSerializer(CommandRefSerializer):
     error = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class StateSerializer(StrictSerializer):
-    seq = serializers.IntegerField(min_value=0)
-    joints = serializers.DictField(child=serializers.FloatField(), allow_empty=True)
-    battery = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)
-    mode = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    status = serializers.ChoiceField(choices=["online", "busy", "error"], required=False)
+STATE_STATUSES = ("online", "busy", "error")
+MAX_STATE_JOINTS = 128
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validated_state(message: dict) -> dict:
+    """A `state` message checked by hand: it is the hot path (up to tens per second per robot),
+    where a DRF serializer would cost more than everything else the server does with it."""
+    unknown = set(message) - {"type", "seq", "joints", "battery", "mode", "status"}
+    if unknown:
+        raise SocketError("invalid_message", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    seq, joints = message.get("seq"), message.get("joints")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise SocketError("invalid_message", "seq: a non-negative integer is required.")
+    if not isinstance(joints, dict) or len(joints) > MAX_STATE_JOINTS:
+        raise SocketError("invalid_message", f"joints: an object of at most {MAX_STATE_JOINTS} joint positions.")
+    for name, value in joints.items():
+        if not _finite(value):
+            raise SocketError("invalid_message", f"joints: {name} must be a finite number of radians.")
+    battery = message.get("battery")
+    if battery is not None and not (_finite(battery) and 0.0 <= battery <= 1.0):
+        raise SocketError("invalid_message", "battery: a number between 0 and 1.")
+    mode = message.get("mode", "")
+    if not isinstance(mode, str) or len(mode) > 32:
+        raise SocketError("invalid_message", "mode: a string of at most 32 characters.")
+    status = message.get("status")
+    if status is not None and status not in STATE_STATUSES:
+        raise SocketError("invalid_message", f"status: one of {', '.join(STATE_STATUSES)}.")
+    return {"seq": seq, "joints": joints, "battery": battery, "mode": mode, "status": status}
 
 
 def _credential_from(scope) -> str:
@@ -87,7 +115,6 @@ class RobotAgentConsumer(BaseJsonConsumer):
         "ack": CommandRefSerializer,
         "progress": ProgressSerializer,
         "result": ResultSerializer,
-        "state": StateSerializer,
     }
 
     async def authenticate(self) -> bool:
@@ -155,6 +182,15 @@ class RobotAgentConsumer(BaseJsonConsumer):
             robot=self.robot, command_id=data["command_id"], status=data["status"], result=data["result"],
             error=data["error"])
 
+    async def dispatch_message(self, message: dict) -> None:
+        if message["type"] != "state":
+            await super().dispatch_message(message)
+            return
+        try:
+            await self.handle_state(validated_state(message))
+        except SocketError as exc:
+            await self.send_error(exc.code, exc.message)
+
     async def handle_state(self, data):
         if data["seq"] <= self.last_seq:
             return  # stale or replayed: the newest state wins
@@ -163,9 +199,12 @@ class RobotAgentConsumer(BaseJsonConsumer):
         if now - self.last_published < 1.0 / settings.ROBOT_STATE_PUBLISH_HZ:
             return
         self.last_published = now
-        persist = now - self.last_persisted >= STATE_PERSIST_SECONDS
-        if persist:
+        state = {"joints": data["joints"], "battery": data["battery"], "mode": data["mode"]}
+        status_changed = data["status"] is not None and data["status"] != self.robot.status
+        if status_changed:
+            self.robot.status = data["status"]
+        if status_changed or now - self.last_persisted >= STATE_PERSIST_SECONDS:
             self.last_persisted = now
-        state = {"joints": data["joints"], "battery": data.get("battery"), "mode": data.get("mode", "")}
-        await database_sync_to_async(services.record_state)(
-            robot=self.robot, state=state, status=data.get("status"), persist=persist)
+            await database_sync_to_async(services.store_state)(robot=self.robot, state=state, status=data["status"])
+        await apublish_ephemeral(org_group(self.robot.organization_id), "robot_status_update",
+                                 services.state_event_data(robot=self.robot, state=state))

@@ -327,19 +327,19 @@ def robot_disconnected(*, robot: Robot) -> int:
     return failed
 
 
-def record_state(*, robot: Robot, state: dict, status: str | None = None, persist: bool = True) -> None:
-    """Tell the organisation the robot's newest state (the caller rate-limits), and store it when
-    `persist` (the caller stores less often than it publishes)."""
+def store_state(*, robot: Robot, state: dict, status: str | None = None) -> None:
+    """Keep the robot's newest reported state (and a status change it reports) in the database.
+    The caller rate-limits; telemetry reaches watchers through `state_event_data` directly."""
     now = timezone.now()
+    updates = {"last_state": state, "last_state_at": now, "last_seen_at": now}
     if status in (Robot.Status.ONLINE, Robot.Status.BUSY, Robot.Status.ERROR):
-        persist = persist or status != robot.status
-        robot.status = status
-    if persist:
-        Robot.objects.filter(pk=robot.pk).update(last_state=state, last_state_at=now, last_seen_at=now,
-                                                 status=robot.status)
-    publish_org_event(robot.organization_id, "robot_status_update", {
-        "robot_id": robot.pk, "status": robot.status, "state": state, "at": now.isoformat(),
-    })
+        updates["status"] = status
+    Robot.objects.filter(pk=robot.pk).update(**updates)
+
+
+def state_event_data(*, robot: Robot, state: dict) -> dict:
+    """The `robot_status_update` event about a robot's newest state."""
+    return {"robot_id": robot.pk, "status": robot.status, "state": state, "at": timezone.now().isoformat()}
 
 
 def touch_robot(*, robot: Robot) -> None:
