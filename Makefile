@@ -14,12 +14,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.base-installed: requirements/base.txt | $(PY)
+$(VENV)/.base-installed: requirements/base.txt requirements/nodeps.txt | $(PY)
 	$(PY) -m pip install -q -r requirements/base.txt
+	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(PY)
+$(VENV)/.dev-installed: requirements/base.txt requirements/nodeps.txt requirements/dev.txt requirements/dev-nodeps.txt | $(PY)
 	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt -r requirements/dev-nodeps.txt
 	touch $@ $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed

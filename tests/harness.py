@@ -127,9 +127,9 @@ class DaphneServer:
 
 
 class CeleryWorker:
-    def __init__(self, database_url: str, broker_url: str, env: dict | None = None):
-        self.queue = f"test-{uuid.uuid4().hex[:10]}"
-        self.nodename = f"{self.queue}@localhost"
+    def __init__(self, database_url: str, broker_url: str, env: dict | None = None, queue: str | None = None):
+        self.queue = queue or f"test-{uuid.uuid4().hex[:10]}"
+        self.nodename = f"{self.queue}-{uuid.uuid4().hex[:6]}@localhost"
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-c", "1",

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "robots",
+    "training",
 ]
 
 MIDDLEWARE = [
@@ -151,7 +152,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Redis hands a job whose worker died (unacknowledged) to another worker after the visibility
+# timeout; workers look for such jobs every CELERY_UNACKED_RESTORE_INTERVAL seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE = {
     "prune-audit-log": {
         "task": "accounts.tasks.prune_audit_log",
@@ -304,6 +311,17 @@ MAX_ROBOT_CONNECTIONS = env.int("MAX_ROBOT_CONNECTIONS", default=10)
 ROBOT_OFFLINE_AFTER = env.int("ROBOT_OFFLINE_AFTER", default=30)
 # State reports are stored and fanned out at most this often per robot (the rest are dropped).
 ROBOT_STATE_PUBLISH_HZ = env.float("ROBOT_STATE_PUBLISH_HZ", default=10.0)
+
+# --- training ---------------------------------------------------------------------------------
+# Frames per API batch (JSON or binary) and per stored chunk (live recording flushes, videos).
+TRAINING_MAX_BATCH_FRAMES = env.int("TRAINING_MAX_BATCH_FRAMES", default=5000)
+TRAINING_CHUNK_FRAMES = env.int("TRAINING_CHUNK_FRAMES", default=1000)
+# Live recording stores its detected frames every this many frames (and when an episode stops).
+TRAINING_LIVE_FLUSH_FRAMES = env.int("TRAINING_LIVE_FLUSH_FRAMES", default=30)
+TRAINING_VIDEO_MAX_BYTES = env.int("TRAINING_VIDEO_MAX_BYTES", default=500 * 1024 * 1024)
+# Exports are written here (local disk) before the finished archive is saved to storage.
+TRAINING_EXPORT_WORK_DIR = env.path("TRAINING_EXPORT_WORK_DIR", default=VAR_DIR / "exports-work")
+TRAINING_EXPORT_FILE_MB = env.float("TRAINING_EXPORT_FILE_MB", default=100.0)
 
 # --- user event stream ------------------------------------------------------------------------
 # Events kept per group (a user, an organisation) so a reconnecting client can resume.

@@ -1,0 +1,181 @@
+"""Building a LeRobot dataset from a session: stream episodes from the database, retarget, write
+(training/lerobot.py), pack a zip and publish it to storage atomically.
+
+The dataset is written in a private work directory and published by one storage save of the finished
+archive; the export row points at it only after that save. A worker killed half way leaves at most
+a work directory, which the redelivered job removes before it starts over.
+"""
+
+import logging
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .frames import HAND_VALUES, HANDS, LANDMARKS, FrameBatch
+from .models import DatasetExport, Episode, FrameChunk, TrainingSession
+from .retarget import LANDMARK_NAMES, hand_spec_from_joints, retarget
+from .services import publish_export_progress
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "observation.state"
+ACTION_KEY = "action"
+AXES = ("x", "y", "z")
+STATE_NAMES = [f"{hand}_{landmark}_{axis}" for hand in HANDS for landmark in LANDMARK_NAMES for axis in AXES] + [
+    f"{hand}_present" for hand in HANDS
+]
+STATE_DIM = len(STATE_NAMES)
+
+
+def state_from_batch(batch: FrameBatch) -> np.ndarray:
+    """(n, 128) float32: both hands' 21 × (x, y, z) (zeros where absent) then the two presence flags."""
+    n = len(batch)
+    hands = batch.values.reshape(n, 2, HAND_VALUES)
+    state = np.empty((n, STATE_DIM), dtype=np.float32)
+    state[:, : 2 * LANDMARKS * 3] = hands[:, :, : LANDMARKS * 3].reshape(n, -1)
+    state[:, 2 * LANDMARKS * 3:] = batch.present
+    return state
+
+
+def action_from_batch(batch: FrameBatch, spec, hand: str) -> np.ndarray:
+    """(n, joints) float32 retargeted from `hand`; a frame where that hand is not seen holds the last
+    seen pose (the robot keeps its position), zeros clamped to the limits before the first one."""
+    h = HANDS.index(hand)
+    present = batch.present[:, h]
+    action = retarget(batch.landmarks[:, h], spec, present)
+    if present.any() and not present.all():
+        last_seen = np.maximum.accumulate(np.where(present, np.arange(len(batch)), -1))
+        seen = last_seen >= 0
+        action[seen] = action[last_seen[seen]]
+    return action
+
+
+def _episodes_with_frames(session: TrainingSession):
+    """(episode, FrameBatch) in episode order, one episode in memory at a time."""
+    episodes = {e.pk: e for e in session.episodes.filter(frame_count__gt=0).exclude(
+        status__in=[Episode.Status.PROCESSING, Episode.Status.FAILED])}
+    chunks = (FrameChunk.objects.filter(episode_id__in=list(episodes))
+              .order_by("episode__index", "seq").values_list("episode_id", "timestamps", "values"))
+    current, parts = None, []
+    for episode_id, timestamps, values in chunks.iterator(chunk_size=64):
+        if episode_id != current and parts:
+            yield episodes[current], FrameBatch.concatenate(parts)
+            parts = []
+        current = episode_id
+        parts.append(FrameBatch.unpack(timestamps, values))
+    if parts:
+        yield episodes[current], FrameBatch.concatenate(parts)
+
+
+def dataset_name(session: TrainingSession, export: DatasetExport) -> str:
+    return f"{slugify(session.name)[:60] or 'session'}-{session.pk}-v{export.data_version}"
+
+
+def _work_dir(export_id: int) -> Path:
+    return Path(settings.TRAINING_EXPORT_WORK_DIR) / f"export-{export_id}"
+
+
+def _pack(root: Path, archive: Path, prefix: str) -> None:
+    """Zip the dataset; parquet and video are already compressed, so they are stored as they are."""
+    with zipfile.ZipFile(archive, "w") as packed:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                compress = zipfile.ZIP_STORED if path.suffix in (".parquet", ".mp4") else zipfile.ZIP_DEFLATED
+                packed.write(path, f"{prefix}/{path.relative_to(root)}", compress_type=compress)
+
+
+def build_dataset(session: TrainingSession, root: Path, *, on_progress=None) -> dict:
+    """Write the session's LeRobot dataset into `root`; returns info.json's dict."""
+    from .lerobot import LeRobotWriter
+
+    features = {STATE_KEY: {"dtype": "float32", "shape": [STATE_DIM], "names": STATE_NAMES}}
+    spec = None
+    if session.robot_model_id:
+        spec = hand_spec_from_joints(session.robot_model.slug, session.robot_model.joints)
+        features[ACTION_KEY] = {"dtype": "float32", "shape": [len(spec.joints)], "names": list(spec.joint_names)}
+    robot_type = session.robot_model.slug if session.robot_model_id else "human_hand"
+    total = max(session.frame_count, 1)
+    done = 0
+    writer = LeRobotWriter(root, fps=session.fps, features=features, robot_type=robot_type,
+                           data_file_size_mb=settings.TRAINING_EXPORT_FILE_MB)
+    for _episode, batch in _episodes_with_frames(session):
+        frames = {STATE_KEY: state_from_batch(batch)}
+        if spec is not None:
+            frames[ACTION_KEY] = action_from_batch(batch, spec, session.action_hand)
+        writer.add_episode(task=session.task, frames=frames)
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(min(done / total, 1.0))
+    return writer.finish()
+
+
+def run_dataset_export(*, export_id: int) -> DatasetExport:
+    """Build, pack and publish one export (idempotent: a finished export is returned as it is)."""
+    export = DatasetExport.objects.select_related("session__robot_model").get(pk=export_id)
+    if export.status in (DatasetExport.Status.COMPLETED, DatasetExport.Status.FAILED):
+        return export
+    session = export.session
+    started = time.monotonic()
+    DatasetExport.objects.filter(pk=export.pk).update(status=DatasetExport.Status.RUNNING, attempts=F("attempts") + 1,
+                                                      started_at=timezone.now(), progress=0.0, stage="writing",
+                                                      error="")
+    export.refresh_from_db()
+    publish_export_progress(export)
+    work = _work_dir(export.pk)
+    shutil.rmtree(work, ignore_errors=True)  # what a killed attempt left behind
+    work.mkdir(parents=True)
+    last = [0.0]
+
+    def report(fraction: float, stage: str = "writing") -> None:
+        # Writing is 90 % of the bar; packing and publishing the rest.
+        export.progress, export.stage = fraction, stage
+        if fraction - last[0] >= 0.05 or fraction >= 1.0 or stage != "writing":
+            last[0] = fraction
+            DatasetExport.objects.filter(pk=export.pk).update(progress=fraction, stage=stage)
+            publish_export_progress(export)
+
+    try:
+        name = dataset_name(session, export)
+        if session.data_version != export.data_version:
+            raise ValueError("The session changed after this export was requested; request a new export.")
+        info = build_dataset(session, work / name, on_progress=lambda f: report(0.9 * f))
+        report(0.92, "packing")
+        archive_path = work / f"{name}.zip"
+        _pack(work / name, archive_path, name)
+        report(0.96, "publishing")
+        storage_name = f"training/exports/{session.pk}/{export.pk}/{name}.zip"
+        if default_storage.exists(storage_name):
+            default_storage.delete(storage_name)  # a killed attempt's upload, never referenced
+        with archive_path.open("rb") as archive:
+            saved = default_storage.save(storage_name, File(archive, name=f"{name}.zip"))
+        size = archive_path.stat().st_size
+    except Exception as exc:
+        logger.exception("export %s failed", export.pk)
+        DatasetExport.objects.filter(pk=export.pk).update(status=DatasetExport.Status.FAILED, error=str(exc)[:500],
+                                                          finished_at=timezone.now())
+        export.refresh_from_db()
+        publish_export_progress(export, error=export.error)
+        shutil.rmtree(work, ignore_errors=True)
+        return export
+    with transaction.atomic():
+        DatasetExport.objects.filter(pk=export.pk).update(
+            status=DatasetExport.Status.COMPLETED, progress=1.0, stage="done", archive=saved, archive_size=size,
+            episode_count=info["total_episodes"], frame_count=info["total_frames"], info=info,
+            finished_at=timezone.now())
+        TrainingSession.objects.filter(pk=session.pk, data_version=export.data_version).update(
+            status=TrainingSession.Status.EXPORTED)
+    shutil.rmtree(work, ignore_errors=True)
+    export.refresh_from_db()
+    publish_export_progress(export, frames=export.frame_count, episodes=export.episode_count,
+                            seconds=round(time.monotonic() - started, 3))
+    return export
