@@ -10,4 +10,5 @@ from . import views
 urlpatterns = [
     *project_urlpatterns,
     path("bench/bare", views.bare, name="bench-bare"),
+    path("bench/handpose-rows/<int:session_id>", views.handpose_rows, name="bench-handpose-rows"),
 ]

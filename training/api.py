@@ -148,7 +148,7 @@ class TrainingSessionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                             status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
         result = services.ingest_frames(actor=request.user, session=session, batch=batch,
                                         episode_index=options["episode"], gestures=options["gestures"],
-                                        end_episode=options["end_episode"])
+                                        end_episode=options["end_episode"], aspect=options["aspect"])
         return Response(result, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Label a span of an episode's frames", request=GestureLabelSerializer,

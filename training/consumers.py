@@ -84,6 +84,7 @@ class RecordingConsumer(BaseJsonConsumer):
         self.processed = 0
         self.worker: asyncio.Task | None = None
         self.tracker: HandTracker | None = None
+        self.aspect = 1.0
         await self.send_json({"type": "ready", "data": {
             "session_id": self.session.pk, "fps": self.session.fps, "status": self.session.status,
             "flush_frames": settings.TRAINING_LIVE_FLUSH_FRAMES}})
@@ -124,6 +125,7 @@ class RecordingConsumer(BaseJsonConsumer):
 
     def _detect(self, image: bytes) -> dict:
         rgb = decode_image(image)
+        self.aspect = rgb.shape[0] / rgb.shape[1]
         if self.tracker is None:
             self.tracker = HandTracker(tracking=True)
         return self.tracker.detect(rgb)
@@ -187,7 +189,7 @@ class RecordingConsumer(BaseJsonConsumer):
             logger.exception("live frames failed validation")
             return
         self.episode = await database_sync_to_async(services.append_to_episode)(
-            session=self.session, episode=self.episode, batch=batch)
+            session=self.session, episode=self.episode, batch=batch, aspect=self.aspect)
 
     # --- episodes and labels -------------------------------------------------------------------
     async def handle_start_episode(self, data):

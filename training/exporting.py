@@ -6,17 +6,21 @@ archive; the export row points at it only after that save. A worker killed half 
 a work directory, which the redelivered job removes before it starts over.
 """
 
+import contextlib
 import logging
+import queue
 import shutil
+import threading
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -47,12 +51,12 @@ def state_from_batch(batch: FrameBatch) -> np.ndarray:
     return state
 
 
-def action_from_batch(batch: FrameBatch, spec, hand: str) -> np.ndarray:
+def action_from_batch(batch: FrameBatch, spec, hand: str, aspect: float = 1.0) -> np.ndarray:
     """(n, joints) float32 retargeted from `hand`; a frame where that hand is not seen holds the last
     seen pose (the robot keeps its position), zeros clamped to the limits before the first one."""
     h = HANDS.index(hand)
     present = batch.present[:, h]
-    action = retarget(batch.landmarks[:, h], spec, present)
+    action = retarget(batch.landmarks[:, h], spec, present, hand=hand, aspect=aspect)
     if present.any() and not present.all():
         last_seen = np.maximum.accumulate(np.where(present, np.arange(len(batch)), -1))
         seen = last_seen >= 0
@@ -62,19 +66,64 @@ def action_from_batch(batch: FrameBatch, spec, hand: str) -> np.ndarray:
 
 def _episodes_with_frames(session: TrainingSession):
     """(episode, FrameBatch) in episode order, one episode in memory at a time."""
-    episodes = {e.pk: e for e in session.episodes.filter(frame_count__gt=0).exclude(
-        status__in=[Episode.Status.PROCESSING, Episode.Status.FAILED])}
-    chunks = (FrameChunk.objects.filter(episode_id__in=list(episodes))
-              .order_by("episode__index", "seq").values_list("episode_id", "timestamps", "values"))
-    current, parts = None, []
-    for episode_id, timestamps, values in chunks.iterator(chunk_size=64):
-        if episode_id != current and parts:
-            yield episodes[current], FrameBatch.concatenate(parts)
-            parts = []
-        current = episode_id
-        parts.append(FrameBatch.unpack(timestamps, values))
-    if parts:
-        yield episodes[current], FrameBatch.concatenate(parts)
+    episodes = list(session.episodes.filter(frame_count__gt=0).exclude(
+        status__in=[Episode.Status.PROCESSING, Episode.Status.FAILED]).order_by("index"))
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        for episode in episodes:
+            yield episode, _episode_batch(episode.pk)
+        return
+    # PostgreSQL outside a transaction: the next episodes are read by a second thread (on its own
+    # connection) while this one writes; both spend their time outside the GIL (psycopg waiting,
+    # pyarrow writing). The queue holds two episodes at most, so memory stays bounded.
+    ahead: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read_ahead():
+        try:
+            for episode in episodes:
+                if stop.is_set():
+                    return
+                ahead.put((episode, _episode_batch(episode.pk)))
+            ahead.put(None)
+        except BaseException as exc:  # handed to the writing thread, which raises it
+            ahead.put(exc)
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read_ahead, name="export-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.1)
+        reader.join()
+
+
+def _episode_batch(episode_id: int) -> FrameBatch:
+    return FrameBatch.concatenate([FrameBatch.unpack(t, v) for t, v in _chunk_blobs(episode_id)])
+
+
+def _chunk_blobs(episode_id: int) -> list[tuple[bytes, bytes]]:
+    """An episode's (timestamps, values) blobs in order. On PostgreSQL they are fetched in binary:
+    Django reads bytea as hex text, twice the bytes and a decode of each (half an export's time)."""
+    if connection.vendor != "postgresql":
+        return list(FrameChunk.objects.filter(episode_id=episode_id).order_by("seq")
+                    .values_list("timestamps", "values"))
+    quote = connection.ops.quote_name
+    table = quote(FrameChunk._meta.db_table)
+    columns = f"{quote('timestamps')}, {quote('values')}"
+    sql = f"SELECT {columns} FROM {table} WHERE episode_id = %s ORDER BY seq"  # noqa: S608 - fixed identifiers
+    connection.ensure_connection()
+    # Django's cursors bind client side, which cannot return binary results; a plain psycopg cursor can.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [episode_id], binary=True)
+        return cursor.fetchall()
 
 
 def dataset_name(session: TrainingSession, export: DatasetExport) -> str:
@@ -108,10 +157,10 @@ def build_dataset(session: TrainingSession, root: Path, *, on_progress=None) -> 
     done = 0
     writer = LeRobotWriter(root, fps=session.fps, features=features, robot_type=robot_type,
                            data_file_size_mb=settings.TRAINING_EXPORT_FILE_MB)
-    for _episode, batch in _episodes_with_frames(session):
+    for episode, batch in _episodes_with_frames(session):
         frames = {STATE_KEY: state_from_batch(batch)}
         if spec is not None:
-            frames[ACTION_KEY] = action_from_batch(batch, spec, session.action_hand)
+            frames[ACTION_KEY] = action_from_batch(batch, spec, session.action_hand, episode.aspect)
         writer.add_episode(task=session.task, frames=frames)
         done += len(batch)
         if on_progress is not None:

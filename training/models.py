@@ -93,6 +93,8 @@ class Episode(models.Model):
     confidence_sum = models.FloatField(default=0.0)
     confidence_count = models.PositiveIntegerField(default=0)
     video = models.FileField(upload_to="training/videos/%Y/%m/", blank=True)
+    # MediaPipe normalises x by the picture's width and y by its height: angles need height / width.
+    aspect = models.FloatField(default=1.0, help_text="Height / width of the pictures the landmarks come from.")
     progress = models.FloatField(default=0.0)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

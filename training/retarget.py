@@ -2,10 +2,12 @@
 
 Pure numpy, no Django; every function takes a stack of frames at once ((n, 21, 3), or one (21, 3) hand).
 
-Coordinates are MediaPipe's: x to the right of the image, y down, z away from the camera (x and y
-normalised image coordinates, z in roughly the scale of x). Only directions between landmarks are used,
-so no angle depends on where the hand is or how large it appears; the finger angles do not depend on
-the hand's orientation either, and the wrist angles are that orientation.
+Coordinates are MediaPipe's: x to the right of the image, y down, z away from the camera; x and y are
+divided by the picture's width and height, z is in roughly the scale of x. For a picture that is not
+square pass aspect = height / width, which brings y into x's unit; without it every angle is measured
+on a hand stretched as if the picture were square. Only directions between landmarks are used, so no
+angle depends on where the hand is or how large it appears; the finger angles do not depend on the
+hand's orientation either, and the wrist angles are that orientation.
 
 Handedness. The landmarks are measured as a right hand seen in an unmirrored camera image (as
 training/hands.py stores them). A left hand is mirrored (x negated) first, so both hands read with the
@@ -136,10 +138,16 @@ def _hinge_angle(proximal: np.ndarray, distal: np.ndarray, flexion_axis: np.ndar
     return np.copysign(angle, _dot(normal, flexion_axis))
 
 
-def _as_frames(landmarks, hand: str) -> tuple[np.ndarray, bool]:
+def _as_frames(landmarks, hand: str, aspect: float) -> tuple[np.ndarray, bool]:
     """(n, 21, 3) float32 landmarks, and whether a single (21, 3) hand came."""
     if hand not in ("left", "right"):
         raise ValueError(f'hand must be "left" or "right", not {hand!r}.')
+    try:
+        usable = 0 < float(aspect) < math.inf
+    except (TypeError, ValueError):
+        usable = False
+    if not usable:
+        raise ValueError(f"aspect must be a positive number (the picture's height / width), not {aspect!r}.")
     points = np.asarray(landmarks, dtype=np.float32)
     single = points.ndim == 2
     if single:
@@ -149,19 +157,19 @@ def _as_frames(landmarks, hand: str) -> tuple[np.ndarray, bool]:
     return points, single
 
 
-def finger_angles(landmarks: np.ndarray, *, hand: str = "right") -> np.ndarray:
+def finger_angles(landmarks: np.ndarray, *, hand: str = "right", aspect: float = 1.0) -> np.ndarray:
     """(n, len(ANGLE_NAMES)) float32 radians for (n, 21, 3) landmarks, or (len(ANGLE_NAMES),) for one (21, 3) hand.
 
-    `hand` says whose landmarks they are ("right" or "left", as seen in an unmirrored image); the
-    conventions are in this module's docstring. A frame with a non-finite coordinate (or one beyond ±1e6)
-    reads as all zeros.
+    `hand` says whose landmarks they are ("right" or "left", as seen in an unmirrored image), `aspect`
+    the picture's height / width; the conventions are in this module's docstring. A frame with a
+    non-finite coordinate (or one beyond ±1e6) reads as all zeros.
     """
-    points, single = _as_frames(landmarks, hand)
-    angles, _ = _angles(points, mirror=hand == "left")
+    points, single = _as_frames(landmarks, hand, aspect)
+    angles, _ = _angles(points, hand=hand, aspect=float(aspect))
     return angles[0] if single else angles
 
 
-def _angles(points: np.ndarray, *, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
+def _angles(points: np.ndarray, *, hand: str, aspect: float) -> tuple[np.ndarray, np.ndarray]:
     """(n, len(ANGLE_NAMES)) float32 angles, and (n,) bool: which frames hold a hand (usable, not all zero)."""
     angles = np.empty((len(points), len(ANGLE_NAMES)), dtype=np.float32)
     seen = np.empty(len(points), dtype=bool)
@@ -170,8 +178,10 @@ def _angles(points: np.ndarray, *, mirror: bool) -> tuple[np.ndarray, np.ndarray
     for start in range(0, len(points), _BLOCK_FRAMES):
         block = slice(start, start + _BLOCK_FRAMES)
         xyz = points[block].transpose(2, 1, 0).copy()  # (3, 21, frames), our own to change
-        if mirror:
+        if hand == "left":
             xyz[0] *= -1.0
+        if aspect != 1.0:
+            xyz[1] *= aspect
         usable = (np.abs(xyz) <= _MAX_COORDINATE).all(axis=(0, 1))
         if not usable.all():
             xyz[:, :, ~usable] = 0.0
@@ -320,14 +330,15 @@ def hand_spec_from_joints(name: str, joints: list[dict]) -> HandSpec:
 
 
 def retarget(landmarks: np.ndarray, spec: HandSpec, present: np.ndarray | None = None, *,
-             hand: str = "right") -> np.ndarray:
+             hand: str = "right", aspect: float = 1.0) -> np.ndarray:
     """(n, len(spec.joints)) float32 joint targets for (n, 21, 3) landmarks ((len,) for one (21, 3) hand).
 
     Each target is its angle * scale + offset, clamped to the joint's limits. A frame where `present`
     is False, or whose landmarks are all zero or not finite, holds zeros clamped into the limits.
+    `hand` and `aspect` are as for finger_angles().
     """
-    points, single = _as_frames(landmarks, hand)
-    angles, seen = _angles(points, mirror=hand == "left")
+    points, single = _as_frames(landmarks, hand, aspect)
+    angles, seen = _angles(points, hand=hand, aspect=float(aspect))
     if present is not None:
         present = np.asarray(present).reshape(-1)
         if len(present) != len(points):

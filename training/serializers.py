@@ -105,6 +105,9 @@ class FrameBatchOptionsSerializer(StrictSerializer):
     frames = serializers.JSONField(help_text="Frames: {t, hands: {left, right}}; see docs/training.md.")
     gestures = GestureLabelSerializer(many=True, required=False, default=list)
     end_episode = serializers.BooleanField(default=False)
+    aspect = serializers.FloatField(min_value=0.1, max_value=10.0, required=False, default=1.0,
+                                    help_text="Height / width of the camera pictures (taken when the batch "
+                                              "starts an episode); landmarks are normalised by each side.")
 
 
 class FrameBatchResultSerializer(serializers.Serializer):

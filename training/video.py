@@ -49,6 +49,7 @@ class VideoHands:
     batch: FrameBatch | None
     fps: float
     frames: int
+    aspect: float = 1.0
 
 
 def iter_video_frames(fileobj) -> tuple[float, object]:
@@ -92,9 +93,11 @@ def extract_hands_from_video(fileobj, *, target_fps: float | None = None,
         expected = int(expected * rate / fps)
     hands: list[dict] = []
     start = None
+    aspect = 1.0
     with HandTracker(tracking=True) as tracker:
         for seconds, rgb in frames:
-            start = seconds if start is None else start
+            if start is None:
+                start, aspect = seconds, rgb.shape[0] / rgb.shape[1]
             shown_until = seconds - start + 0.5 / fps  # this frame covers the grid slots up to here
             if len(hands) / rate > shown_until:
                 continue
@@ -104,11 +107,11 @@ def extract_hands_from_video(fileobj, *, target_fps: float | None = None,
             if on_progress is not None and expected and len(hands) % 15 == 0:
                 on_progress(min(len(hands) / expected, 0.99))
     if not hands:
-        return VideoHands(None, rate, 0)
+        return VideoHands(None, rate, 0, aspect)
     if on_progress is not None:
         on_progress(1.0)
     timestamps = np.arange(len(hands), dtype=np.float64) / rate
-    return VideoHands(batch_from_hands(timestamps, hands), rate, len(hands))
+    return VideoHands(batch_from_hands(timestamps, hands), rate, len(hands), aspect)
 
 
 def _frame_estimate(fileobj) -> int | None:

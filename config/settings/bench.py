@@ -5,11 +5,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from .base import *  # noqa: F401,F403
-from .base import ALLOWED_HOSTS, DATABASE_URL, DATABASES, REST_FRAMEWORK, SIMPLE_JWT, VAR_DIR, env
+from .base import ALLOWED_HOSTS, DATABASE_URL, DATABASES, INSTALLED_APPS, REST_FRAMEWORK, SIMPLE_JWT, VAR_DIR, env
 
 DEBUG = False
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, *(h for h in ("127.0.0.1", "localhost", "testserver") if h not in ALLOWED_HOSTS)]
 ROOT_URLCONF = "benchmarks.urls"
+INSTALLED_APPS = [*INSTALLED_APPS, "benchmarks"]  # the baselines' tables (migrate --run-syncdb)
 
 # Throttles off: the load generator is one client address sending thousands of requests a second.
 REST_FRAMEWORK = {

@@ -16,10 +16,11 @@ from training.frames import FRAME_VALUES, HAND_VALUES, LANDMARKS, FrameBatch
 
 
 def open_hand(curl: float = 0.0, x: float = 0.5, y: float = 0.6, size: float = 0.25) -> np.ndarray:
-    """(21, 3) landmarks of a right hand seen palm-on, fingers up; `curl` (0..1) bends every finger."""
+    """(21, 3) landmarks of a right hand, palm to the camera, fingers up (so its thumb is on the image's
+    right in an unmirrored picture); `curl` (0..1) bends every finger towards the palm."""
     points = np.zeros((LANDMARKS, 3))
     points[0] = (x, y, 0.0)
-    finger_roots = [(-0.35, -0.25), (-0.15, -0.55), (0.0, -0.6), (0.15, -0.55), (0.3, -0.45)]
+    finger_roots = [(0.35, -0.25), (0.15, -0.55), (0.0, -0.6), (-0.15, -0.55), (-0.3, -0.45)]
     lengths = [0.18, 0.16, 0.12]
     bend = curl * math.radians(70)
     for f, (dx, dy) in enumerate(finger_roots):

@@ -287,6 +287,17 @@ def test_a_left_hand_reads_like_the_mirrored_right_hand():
     assert degrees(left)["index_pip_flexion"] < 0 < degrees(right)["index_pip_flexion"]
 
 
+def test_aspect_brings_a_wide_pictures_y_into_xs_unit():
+    pose = {"wrist": (20.0, 25.0, 15.0), **random_pose(np.random.default_rng(4))}
+    square = make_hand(**pose)
+    aspect = 9 / 16  # a 16:9 picture: y is divided by a height 9/16 of the width
+    wide = square * (1.0, 1 / aspect, 1.0)
+    assert_angles(degrees(wide, aspect=aspect), degrees(square))
+    assert abs(degrees(wide)["wrist_deviation"] - 25.0) > 5.0
+    with pytest.raises(ValueError, match="aspect"):
+        finger_angles(square, aspect=0.0)
+
+
 # --- vectorisation and degenerate input ---------------------------------------------------------------
 def test_a_stack_reads_the_same_as_each_frame():
     rng = np.random.default_rng(11)
