@@ -34,6 +34,7 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_robots
+	$(PY) manage.py seed_demo_training
 
 # Serves the platform and runs a simulated robot agent for the demo arm beside it (stopped with it).
 run: demo
