@@ -12,6 +12,8 @@ import asyncio
 import base64
 import binascii
 import logging
+import struct
+import tempfile
 import time
 
 from channels.db import database_sync_to_async
@@ -85,6 +87,8 @@ class RecordingConsumer(BaseJsonConsumer):
         self.worker: asyncio.Task | None = None
         self.tracker: HandTracker | None = None
         self.aspect = 1.0
+        self.spool = None
+        self.video_tasks: set[asyncio.Task] = set()
         await self.send_json({"type": "ready", "data": {
             "session_id": self.session.pk, "fps": self.session.fps, "status": self.session.status,
             "flush_frames": settings.TRAINING_LIVE_FLUSH_FRAMES}})
@@ -97,8 +101,12 @@ class RecordingConsumer(BaseJsonConsumer):
             try:  # keep what was recorded: the socket dropping ends the take
                 await self._flush()
                 await database_sync_to_async(services.close_episode)(actor=self.scope["user"], episode=self.episode)
+                spool, self.spool = self.spool, None
+                await self._save_camera_video(self.episode, spool, announce=False)
             except Exception:
                 logger.exception("could not finish live episode %s", self.episode.pk)
+        for task in list(getattr(self, "video_tasks", ())):
+            await asyncio.wait([task], timeout=60)
         tracker = getattr(self, "tracker", None)
         if tracker is not None:
             await asyncio.get_running_loop().run_in_executor(None, tracker.close)
@@ -151,6 +159,7 @@ class RecordingConsumer(BaseJsonConsumer):
                 frame_t = self._episode_time(t, received)
                 if frame_t is not None:
                     self.buffer.append((frame_t, hands))
+                    self._keep_picture(image)
                     reply["frame"] = self.episode.frame_count + len(self.buffer) - 1
                     reply["t"] = round(frame_t, 4)
                 if len(self.buffer) >= settings.TRAINING_LIVE_FLUSH_FRAMES:
@@ -179,6 +188,37 @@ class RecordingConsumer(BaseJsonConsumer):
         self.last_t = frame_t
         return frame_t
 
+    # --- the episode's camera pictures -----------------------------------------------------------
+    def _keep_picture(self, image: bytes) -> None:
+        """Spool each stored frame's picture to a temporary file (length-prefixed), for the MP4."""
+        if self.spool is None:
+            self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _encode_spool
+        self.spool.write(struct.pack("<I", len(image)) + image)
+
+    def _spooled_pictures(self, spool):
+        spool.seek(0)
+        while header := spool.read(4):
+            (size,) = struct.unpack("<I", header)
+            yield decode_image(spool.read(size))
+
+    def _encode_spool(self, spool, episode_id: int):
+        try:
+            return services.attach_camera_video(episode_id=episode_id, pictures=self._spooled_pictures(spool),
+                                                fps=self.session.fps)
+        finally:
+            spool.close()
+
+    async def _save_camera_video(self, episode: Episode, spool, *, announce: bool = True):
+        if spool is None:
+            return
+        try:
+            await database_sync_to_async(self._encode_spool)(spool, episode.pk)
+        except Exception:
+            logger.exception("could not encode the camera video of episode %s", episode.pk)
+            return
+        if announce:
+            await self.send_json({"type": "episode_video", "data": {"episode": episode.index}})
+
     async def _flush(self):
         if not self.buffer or self.episode is None:
             return
@@ -198,6 +238,9 @@ class RecordingConsumer(BaseJsonConsumer):
         self.episode = await database_sync_to_async(services.start_episode)(
             actor=self.scope["user"], session=self.session, source=Episode.Source.LIVE)
         self.buffer, self.last_t, self.clock_origin = [], None, None
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
         await self.send_json({"type": "episode_started", "data": {"episode": self.episode.index}})
 
     async def handle_stop_episode(self, data):
@@ -209,6 +252,11 @@ class RecordingConsumer(BaseJsonConsumer):
         self.episode = None
         await self.send_json({"type": "episode_stopped", "data": {
             "episode": episode.index, "frames": episode.frame_count, "duration": round(episode.duration, 3)}})
+        # Encoding the pictures takes a while: in the background, announced with `episode_video`.
+        spool, self.spool = self.spool, None
+        task = asyncio.ensure_future(self._save_camera_video(episode, spool))
+        self.video_tasks.add(task)
+        task.add_done_callback(self.video_tasks.discard)
 
     async def handle_label(self, data):
         index = data.pop("episode")

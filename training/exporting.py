@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 STATE_KEY = "observation.state"
 ACTION_KEY = "action"
+CAMERA_KEY = "observation.images.camera"
+CAMERA_MAX_WIDTH = 640
 AXES = ("x", "y", "z")
 STATE_NAMES = [f"{hand}_{landmark}_{axis}" for hand in HANDS for landmark in LANDMARK_NAMES for axis in AXES] + [
     f"{hand}_present" for hand in HANDS
@@ -143,7 +145,40 @@ def _pack(root: Path, archive: Path, prefix: str) -> None:
                 packed.write(path, f"{prefix}/{path.relative_to(root)}", compress_type=compress)
 
 
-def build_dataset(session: TrainingSession, root: Path, *, on_progress=None) -> dict:
+def _camera_size(session: TrainingSession) -> tuple[int, int]:
+    """(width, height) of the dataset's camera video: the first episode's pictures, at most
+    CAMERA_MAX_WIDTH wide, even sides (every episode is scaled to it)."""
+    from .video import probe_video
+
+    first = session.episodes.filter(frame_count__gt=0).exclude(video="").order_by("index").first()
+    with first.video.open("rb") as video:
+        probe = probe_video(video)
+    width, height = probe["width"], probe["height"]
+    if width > CAMERA_MAX_WIDTH:
+        width, height = CAMERA_MAX_WIDTH, round(height * CAMERA_MAX_WIDTH / width)
+    return width // 2 * 2, height // 2 * 2
+
+
+def _camera_pictures(episode: Episode, fps: int, size: tuple[int, int], n: int):
+    """Exactly n pictures for the episode's n frames, from its video on the session's time grid (a
+    video a picture or two shorter than its landmarks holds its last picture)."""
+    from .video import grid_frames
+
+    yielded, last = 0, None
+    with episode.video.open("rb") as video:
+        _, _, slots = grid_frames(video, fps, size=size)
+        for rgb, _new in slots:
+            if yielded == n:
+                break
+            last, yielded = rgb, yielded + 1
+            yield rgb
+    if last is None:
+        raise ValueError(f"Episode {episode.index}'s video has no pictures.")
+    for _ in range(n - yielded):
+        yield last
+
+
+def build_dataset(session: TrainingSession, root: Path, *, include_video: bool = False, on_progress=None) -> dict:
     """Write the session's LeRobot dataset into `root`; returns info.json's dict."""
     from .lerobot import LeRobotWriter
 
@@ -153,15 +188,22 @@ def build_dataset(session: TrainingSession, root: Path, *, on_progress=None) -> 
         spec = hand_spec_from_joints(session.robot_model.slug, session.robot_model.joints)
         features[ACTION_KEY] = {"dtype": "float32", "shape": [len(spec.joints)], "names": list(spec.joint_names)}
     robot_type = session.robot_model.slug if session.robot_model_id else "human_hand"
+    camera_size = _camera_size(session) if include_video else None
+    if camera_size is not None:
+        width, height = camera_size
+        features[CAMERA_KEY] = {"dtype": "video", "shape": [height, width, 3],
+                                "names": ["height", "width", "channels"]}
     total = max(session.frame_count, 1)
     done = 0
     writer = LeRobotWriter(root, fps=session.fps, features=features, robot_type=robot_type,
-                           data_file_size_mb=settings.TRAINING_EXPORT_FILE_MB)
+                           data_file_size_mb=settings.TRAINING_EXPORT_FILE_MB,
+                           video_keys=(CAMERA_KEY,) if camera_size else ())
     for episode, batch in _episodes_with_frames(session):
         frames = {STATE_KEY: state_from_batch(batch)}
         if spec is not None:
             frames[ACTION_KEY] = action_from_batch(batch, spec, session.action_hand, episode.aspect)
-        writer.add_episode(task=session.task, frames=frames)
+        video = {CAMERA_KEY: _camera_pictures(episode, session.fps, camera_size, len(batch))} if camera_size else None
+        writer.add_episode(task=session.task, frames=frames, video_frames=video)
         done += len(batch)
         if on_progress is not None:
             on_progress(min(done / total, 1.0))
@@ -197,7 +239,8 @@ def run_dataset_export(*, export_id: int) -> DatasetExport:
         name = dataset_name(session, export)
         if session.data_version != export.data_version:
             raise ValueError("The session changed after this export was requested; request a new export.")
-        info = build_dataset(session, work / name, on_progress=lambda f: report(0.9 * f))
+        info = build_dataset(session, work / name, include_video=export.include_video,
+                             on_progress=lambda f: report(0.9 * f))
         report(0.92, "packing")
         archive_path = work / f"{name}.zip"
         _pack(work / name, archive_path, name)

@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts import audit
@@ -300,6 +301,29 @@ def upload_video(*, actor: User, session: TrainingSession, video) -> Episode:
     return episode
 
 
+def attach_camera_video(*, episode_id: int, pictures, fps: int) -> Episode | None:
+    """Encode a live episode's camera pictures (one per stored frame, in order) as its MP4, so an
+    export can carry them as `observation.images.camera`. Returns None when there were none."""
+    import tempfile
+    from pathlib import Path
+
+    from django.core.files import File
+
+    from .video import encode_mp4
+
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / f"episode-{episode_id}.mp4"
+        if not encode_mp4(path, pictures, fps):
+            return None
+        with transaction.atomic():
+            episode = Episode.objects.select_for_update().select_related("session").get(pk=episode_id)
+            with path.open("rb") as video:
+                episode.video.save(f"live-{episode.session_id}-{episode.index}.mp4", File(video), save=False)
+            episode.save(update_fields=["video"])
+            TrainingSession.objects.filter(pk=episode.session_id).update(data_version=F("data_version") + 1)
+    return episode
+
+
 def publish_training_progress(episode: Episode, *, organization_id: int, **data) -> None:
     publish_org_event(organization_id, "training_progress",
                       {"session_id": episode.session_id, "episode": episode.index, "episode_id": episode.pk, **data})
@@ -377,8 +401,12 @@ def request_export(*, actor: User, session: TrainingSession, include_video: bool
             raise DomainError({"session": ["This session has no frames to export yet: record or upload an "
                                            "episode first."]}, code="empty_session")
         if include_video:
-            raise ValidationError({"include_video": ["Video export is not available for this session: no camera "
-                                                     "frames were kept."]})
+            without = list(session.episodes.filter(frame_count__gt=0, video="").exclude(
+                status__in=[Episode.Status.PROCESSING, Episode.Status.FAILED]).values_list("index", flat=True))
+            if without:
+                raise ValidationError({"include_video": [
+                    "Every episode needs camera pictures for a video export; episode(s) "
+                    f"{', '.join(map(str, without))} came without (frames sent through the API)."]})
         existing = (DatasetExport.objects.filter(session=session, data_version=session.data_version,
                                                  include_video=include_video)
                     .exclude(status=DatasetExport.Status.FAILED).first())

@@ -6,6 +6,7 @@ import contextlib
 import json
 import time
 
+import av
 import numpy as np
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -43,11 +44,16 @@ def sockets():
 
 
 @pytest.fixture(scope="module")
-def hand_jpeg():
+def hand_rgb():
     photo = hand_photo()
     if photo is None:
         pytest.fail("ultralytics' assets are missing: make test installs requirements/dev-nodeps.txt")
-    return jpeg(photo)
+    return photo
+
+
+@pytest.fixture(scope="module")
+def hand_jpeg(hand_rgb):
+    return jpeg(hand_rgb)
 
 
 def record_url(server, session, user) -> str:
@@ -68,7 +74,7 @@ def test_refusals_at_connect(daphne_server, transactional_db):
         assert closed.value.rcvd.code == code, url
 
 
-def test_live_recording_stores_what_mediapipe_sees(daphne_server, transactional_db, sockets, hand_jpeg):
+def test_live_recording_stores_what_mediapipe_sees(daphne_server, transactional_db, sockets, hand_jpeg, hand_rgb):
     organization = OrganizationFactory()
     editor = member(organization, Role.EDITOR)
     session = training_session(organization, owner=editor)
@@ -109,6 +115,7 @@ def test_live_recording_stores_what_mediapipe_sees(daphne_server, transactional_
     ws.send(json.dumps({"type": "stop_episode"}))
     stopped = recv_type(ws, "episode_stopped")["data"]
     assert stopped["frames"] == 6
+    assert recv_type(ws, "episode_video")["data"]["episode"] == 0  # the camera pictures, as an MP4
 
     episode = Episode.objects.get(session=session, index=0)
     assert episode.status == "closed" and episode.source == "live" and episode.frame_count == 6
@@ -118,6 +125,10 @@ def test_live_recording_stores_what_mediapipe_sees(daphne_server, transactional_
     assert np.allclose(stored.landmarks[0, h], preview["hands"][seen[0]]["landmarks"], atol=0.05)
     assert np.allclose(stored.timestamps, np.arange(6) / 30, atol=1e-3)
     assert GestureData.objects.get(episode=episode).end_frame == 4
+    with episode.video.open("rb") as video, av.open(video) as container:
+        pictures = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(pictures) == 6 and pictures[0].shape == (320, 320, 3)
+    assert np.abs(pictures[3].astype(int) - hand_rgb.astype(int)).mean() < 12  # the frames that were sent
 
     ws.send(json.dumps({"type": "start_episode"}))  # binary frames, timed on arrival
     assert recv_type(ws, "episode_started")["data"]["episode"] == 1

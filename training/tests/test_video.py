@@ -107,3 +107,42 @@ def test_a_video_without_hands_fails_its_episode_with_a_reason(client_for, organ
     assert session.frame_count == 0
     detail = client_for(editor).get(f"{SESSIONS}/{session.pk}").json()
     assert detail["episodes"][0]["error"] == "No hands were detected in the video."
+
+
+def test_export_with_the_camera_video(client_for, organization, editor, tmp_path, photo):
+    import io
+    import json
+    import zipfile
+
+    import av
+
+    session = training_session(organization, owner=editor, fps=30, robot_model="hand")
+    upload(client_for(editor), session, hand_video(tmp_path, photo, frames=16))
+    client = client_for(editor)
+    response = client.post(f"{SESSIONS}/{session.pk}/export/lerobot", {"include_video": True}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "completed", body
+    download = client.get(body["download_url"])
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    names = archive.namelist()
+    info = json.loads(archive.read(next(n for n in names if n.endswith("meta/info.json"))))
+    camera = info["features"]["observation.images.camera"]
+    assert camera["dtype"] == "video" and camera["shape"] == [360, 480, 3]
+    mp4 = next(n for n in names if n.endswith(".mp4") and "observation.images.camera" in n)
+    with av.open(io.BytesIO(archive.read(mp4))) as container:
+        pictures = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(pictures) == 16 and pictures[0].shape == (360, 480, 3)
+    # The same export without video is another export (both exist side by side).
+    plain = client.post(f"{SESSIONS}/{session.pk}/export/lerobot", {}, format="json").json()
+    assert plain["export_id"] != body["export_id"]
+
+
+def test_video_export_needs_camera_pictures_for_every_episode(client_for, organization, editor):
+    from .factories import recorded_session
+
+    session = recorded_session(organization, owner=editor, episodes=(10,))
+    response = client_for(editor).post(f"{SESSIONS}/{session.pk}/export/lerobot", {"include_video": True},
+                                       format="json")
+    assert response.status_code == 400
+    assert "episode(s) 0" in response.json()["error"]["fields"]["include_video"][0]
