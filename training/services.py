@@ -3,6 +3,7 @@ LeRobot exports. Progress goes out on the organisation's event stream."""
 
 import logging
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -215,7 +216,8 @@ def _insert_chunk(**row) -> None:
     target = f"{quote(FrameChunk._meta.db_table)} ({', '.join(quote(c) for c in columns)})"
     sql = "INSERT INTO " + target + " VALUES (%s, %s, %s, %s, %b, %b)"  # noqa: S608 - fixed identifiers
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    # Django's cursors are psycopg ClientCursors (client-side binding); a plain Cursor binds on the server.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, [row["episode"].pk, row["seq"], row["first_frame"], row["frame_count"], row["timestamps"],
                              row["values"]])
 
