@@ -18,7 +18,7 @@ from core.exceptions import PayloadTooLarge
 
 from . import selectors, services
 from .frames import BINARY_CONTENT_TYPE, FrameError, parse_binary_frames, parse_json_frames
-from .models import TrainingSession
+from .models import DatasetExport, TrainingSession
 from .serializers import (
     DatasetExportSerializer,
     EpisodeSerializer,
@@ -220,7 +220,7 @@ class DatasetExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     """LeRobot exports of the organisation's sessions, with their download."""
 
     permission_classes = [HasOrganizationRole]
-    queryset = TrainingSession.objects.none()
+    queryset = DatasetExport.objects.none()
     serializer_class = DatasetExportSerializer
     filterset_fields = ["status", "session"]
 

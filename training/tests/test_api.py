@@ -293,3 +293,28 @@ def test_frame_layout_round_trip():
     assert FrameBatch.unpack(*batch.pack()).values.tobytes() == batch.values.tobytes()
     assert batch.summary()["hands_present_frames"] == 12
     assert batch.summary()["confidence_count"] == 12 + 9
+
+
+def test_exports_list_is_scoped_filtered_and_constant_in_queries(client_for, organization, other_organization,
+                                                                  viewer):
+    from training import services
+
+    def export_of(org):
+        session = recorded_session(org, episodes=(3,))
+        return services.request_export(actor=session.owner, session=session)[0]
+
+    mine = export_of(organization)
+    export_of(other_organization)
+    client = client_for(viewer)
+    client.get("/api/v1/training/exports")
+    with CaptureQueriesContext(connection) as few:
+        body = client.get("/api/v1/training/exports").json()
+    assert [e["export_id"] for e in body["results"]] == [mine.pk]
+    assert body["results"][0]["status"] == "queued" and body["results"][0]["download_url"] is None
+    for _ in range(4):
+        export_of(organization)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/api/v1/training/exports").json()["count"] == 5
+    assert len(many) == len(few)
+    assert client.get("/api/v1/training/exports", {"session": mine.session_id}).json()["count"] == 1
+    assert client.get(f"/api/v1/training/exports/{mine.pk}/download").status_code == 409
