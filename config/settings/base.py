@@ -301,6 +301,9 @@ SPECTACULAR_SETTINGS = {
         "RobotStatusEnum": "robots.models.Robot.Status",
         "RobotConnectionStatusEnum": "robots.models.RobotConnection.Status",
         "RobotCommandStatusEnum": "robots.models.RobotCommand.Status",
+        "TrainingSessionStatusEnum": "training.models.TrainingSession.Status",
+        "EpisodeStatusEnum": "training.models.Episode.Status",
+        "DatasetExportStatusEnum": "training.models.DatasetExport.Status",
     },
 }
 
