@@ -158,9 +158,8 @@ class TrainingSessionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         episode = selectors.episode_for(session, index)
         data = _validated(GestureLabelSerializer, request.data)
         services.label_gesture(actor=request.user, episode=episode, **data)
-        episode = selectors.session_for(request.organization, session.pk, detail=True).episodes.all()
-        return Response(EpisodeSerializer(next(e for e in episode if e.index == int(index))).data,
-                        status=status.HTTP_201_CREATED)
+        episode = selectors.episode_for(session, index, with_gestures=True)
+        return Response(EpisodeSerializer(episode).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="An episode's frames (JSON)", responses=OpenApiResponse(description="{episode, frames}"),
                    parameters=[OpenApiParameter("start", int), OpenApiParameter("count", int)])

@@ -22,6 +22,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -269,5 +270,6 @@ def run_dataset_export(*, export_id: int) -> DatasetExport:
     shutil.rmtree(work, ignore_errors=True)
     export.refresh_from_db()
     publish_export_progress(export, frames=export.frame_count, episodes=export.episode_count,
-                            seconds=round(time.monotonic() - started, 3))
+                            archive_size=export.archive_size, seconds=round(time.monotonic() - started, 3),
+                            download_url=reverse("api:training-export-download", args=[export.pk]))
     return export

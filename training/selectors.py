@@ -26,8 +26,11 @@ def session_for(organization: Organization, session_id, *, detail: bool = False)
     return session
 
 
-def episode_for(session: TrainingSession, index) -> Episode:
-    episode = session.episodes.filter(index=index).first() if str(index).isdigit() else None
+def episode_for(session: TrainingSession, index, *, with_gestures: bool = False) -> Episode:
+    episodes = session.episodes.all()
+    if with_gestures:
+        episodes = episodes.prefetch_related(Prefetch("gestures", queryset=GestureData.objects.select_related("episode")))
+    episode = episodes.filter(index=index).first() if str(index).isdigit() else None
     if episode is None:
         raise NotFound(f"This session has no episode {index}.")
     return episode

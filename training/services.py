@@ -267,15 +267,15 @@ def close_episode(*, actor: User, episode: Episode) -> Episode:
 @transaction.atomic
 def label_gesture(*, actor: User, episode: Episode, name: str, start_frame: int, end_frame: int,
                   confidence: float = 1.0) -> GestureData:
-    session = TrainingSession.objects.select_for_update().get(pk=episode.session_id)
-    episode.refresh_from_db()
+    """Label a span of an episode, in any status: labels stay in the platform and are not part of a
+    LeRobot dataset, so they do not change what an export contains (no new data version)."""
+    session = TrainingSession.objects.select_related("organization").get(pk=episode.session_id)
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
     _validated_gestures([{"start_frame": start_frame, "end_frame": end_frame}], episode.frame_count)
     gesture = GestureData(episode=episode, name=name, start_frame=start_frame, end_frame=end_frame,
                           confidence=confidence)
     gesture.full_clean()
     gesture.save()
-    session.data_version += 1
-    session.save(update_fields=["data_version", "updated_at"])
     audit.record(action=AuditLog.Action.CREATE, actor=actor, organization=session.organization, instance=gesture,
                  after=audit.snapshot(gesture))
     return gesture
@@ -379,7 +379,9 @@ def run_video_extraction(*, episode_id: int, progress=None) -> Episode:
         session.data_version += 1
         session.save()
     publish_training_progress(episode, organization_id=organization_id, stage="done", progress=1.0,
-                              status="closed", frames=episode.frame_count, fps=result.fps)
+                              status="closed", frames=episode.frame_count, fps=result.fps,
+                              duration=round(episode.duration, 3),
+                              hands_present_ratio=round(episode.hands_present_frames / episode.frame_count, 4))
     return episode
 
 
