@@ -17,7 +17,7 @@ from accounts.permissions import HasOrganizationRole
 from core.exceptions import PayloadTooLarge
 
 from . import selectors, services
-from .frames import BINARY_CONTENT_TYPE, FrameError, parse_binary_frames, parse_json_frames
+from .frames import BINARY_CONTENT_TYPE, FrameError, collector_paused, parse_binary_frames, parse_json_frames
 from .models import DatasetExport, TrainingSession
 from .serializers import (
     DatasetExportSerializer,
@@ -130,18 +130,20 @@ class TrainingSessionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             except FrameError as exc:
                 raise _frame_error(exc) from exc
         elif content_type == "application/json":
-            try:
-                payload = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise ParseError(f"The body is not valid JSON: {exc}") from exc
-            if not isinstance(payload, dict):
-                raise ParseError("The body must be a JSON object with frames.")
-            frames = payload.get("frames")
+            with collector_paused():
+                try:
+                    payload = orjson.loads(body)
+                except orjson.JSONDecodeError as exc:
+                    raise ParseError(f"The body is not valid JSON: {exc}") from exc
+                if not isinstance(payload, dict):
+                    raise ParseError("The body must be a JSON object with frames.")
+                frames = payload.pop("frames", None)
+                try:
+                    batch = parse_json_frames(frames, max_frames=max_frames)
+                except FrameError as exc:
+                    raise _frame_error(exc) from exc
+                del frames
             options = _validated(FrameBatchOptionsSerializer, {**payload, "frames": []})
-            try:
-                batch = parse_json_frames(frames, max_frames=max_frames)
-            except FrameError as exc:
-                raise _frame_error(exc) from exc
         else:
             return Response({"error": {"code": "unsupported_media_type",
                                        "message": f"Send application/json or {BINARY_CONTENT_TYPE}."}},

@@ -20,6 +20,8 @@ Binary body (`Content-Type: application/vnd.pap.frames`), little-endian:
     12 + 8n    n × 132 × f32 values in the layout above
 """
 
+import contextlib
+import gc
 import math
 import struct
 from dataclasses import dataclass
@@ -118,6 +120,21 @@ class FrameBatch:
                 } if present[i, h] else None
             frames.append(frame)
         return frames
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Parsing a JSON batch allocates some 10^5 lists and floats; each few hundred allocations start
+    Python's cyclic garbage collector over the whole heap (measured: 100–200 ms of pauses in a
+    30 ms parse). The parsed data holds no cycles and reference counting frees it, so the collector
+    waits until the batch is parsed."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def batch_from_hands(timestamps, hands: list[dict]) -> FrameBatch:
