@@ -29,6 +29,19 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
+class ReadOnlyAdminMixin:
+    """For trails written only by services (audit log, commands, exports): operators look, never edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class AuditedAdminMixin:
     """Admin saves and deletes write the audit log like every other mutation."""
 
@@ -154,7 +167,7 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the trail is written by services and never edited."""
 
     list_display = ["created_at", "actor_email", "organization", "action", "object_type", "object_repr", "ip_address"]
@@ -163,12 +176,3 @@ class AuditLogAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AuditLog._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
-from accounts.admin import AuditedAdminMixin
+from accounts.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from accounts.forms import service_error_message
 
 from . import services
@@ -108,7 +108,7 @@ class RobotAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RobotConnection)
-class RobotConnectionAdmin(admin.ModelAdmin):
+class RobotConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: connections are opened and closed by their users through the API."""
 
     list_display = ["user", "robot", "organization", "status", "created_at", "closed_at"]
@@ -117,18 +117,9 @@ class RobotConnectionAdmin(admin.ModelAdmin):
     list_select_related = ["user", "robot", "organization"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RobotCommand)
-class RobotCommandAdmin(admin.ModelAdmin):
+class RobotCommandAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the command trail is written by services and the robot's agent."""
 
     list_display = ["id", "type", "robot", "organization", "status", "progress_percent", "queued", "issued_by",
@@ -142,12 +133,3 @@ class RobotCommandAdmin(admin.ModelAdmin):
     @admin.display(description="Progress", ordering="progress")
     def progress_percent(self, obj):
         return f"{round(obj.progress * 100)}%"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

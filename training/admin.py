@@ -7,17 +7,17 @@ an export contains is read-only here; an operator may rename a session (audited)
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage, default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
-from accounts.admin import AuditedAdminMixin
+from accounts.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from accounts.forms import service_error_message
 
 from . import selectors, services
+from .api import archive_response
 from .models import DatasetExport, Episode, GestureData, TrainingSession
 
 # Every error a service may raise: Django's ValidationError, Conflict/DomainError and DRF's exceptions.
@@ -131,7 +131,7 @@ class TrainingSessionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DatasetExport)
-class DatasetExportAdmin(admin.ModelAdmin):
+class DatasetExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: exports are written by the export job; the archive downloads from here."""
 
     list_display = ["id", "session", "organization", "status", "progress_percent", "stage", "episode_count",
@@ -168,23 +168,11 @@ class DatasetExportAdmin(admin.ModelAdmin):
         export = DatasetExport.objects.filter(pk=export_id).first()
         if export is None or not self.has_view_permission(request, export) or not export.archive:
             raise Http404("No archive for this export.")
-        if isinstance(default_storage, FileSystemStorage):  # served by us; S3 hands out a signed URL
-            return FileResponse(default_storage.open(export.archive.name, "rb"), as_attachment=True,
-                                filename=export.archive.name.rsplit("/", 1)[-1], content_type="application/zip")
-        return HttpResponseRedirect(default_storage.url(export.archive.name))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        return archive_response(export)
 
 
 @admin.register(GestureData)
-class GestureDataAdmin(admin.ModelAdmin):
+class GestureDataAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: labels are added through the API and the recording page."""
 
     list_display = ["name", "session", "episode_index", "start_frame", "end_frame", "confidence", "created_at"]
@@ -200,12 +188,3 @@ class GestureDataAdmin(admin.ModelAdmin):
     @admin.display(description="Episode", ordering="episode__index")
     def episode_index(self, obj):
         return obj.episode.index
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -216,6 +216,14 @@ class TrainingSessionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 TrainingSessionViewSet.video.parser_classes = [MultiPartParser]
 
 
+def archive_response(export: DatasetExport):
+    """The export's zip: streamed from local storage, or a redirect to a signed URL on S3."""
+    if isinstance(default_storage, FileSystemStorage):
+        return FileResponse(default_storage.open(export.archive.name, "rb"), as_attachment=True,
+                            filename=export.archive.name.rsplit("/", 1)[-1], content_type="application/zip")
+    return HttpResponseRedirect(default_storage.url(export.archive.name))
+
+
 @extend_schema(tags=["training"])
 class DatasetExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """LeRobot exports of the organisation's sessions, with their download."""
@@ -237,8 +245,4 @@ class DatasetExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         if not export.archive:
             return Response({"error": {"code": "not_ready", "message": f"This export is {export.status}."}},
                             status=status.HTTP_409_CONFLICT)
-        if isinstance(default_storage, FileSystemStorage):  # served by us; S3 hands out a signed URL
-            filename = export.archive.name.rsplit("/", 1)[-1]
-            return FileResponse(default_storage.open(export.archive.name, "rb"), as_attachment=True,
-                                filename=filename, content_type="application/zip")
-        return HttpResponseRedirect(default_storage.url(export.archive.name))
+        return archive_response(export)
