@@ -11,35 +11,15 @@ classification, given only to hands above `min_detection_confidence`); it is sto
 handedness score and the detection confidence.
 """
 
-import io
-
 import numpy as np
+
+from core.images import InvalidImage, decode_image  # noqa: F401 - the socket's image errors
 
 from .frames import HANDS, XY_RANGE, Z_RANGE
 
-MAX_IMAGE_PIXELS = 4096 * 4096
 # MediaPipe extrapolates landmarks a little past the picture's edges; keep them in the stored ranges.
 _LOW = (XY_RANGE[0], XY_RANGE[0], Z_RANGE[0])
 _HIGH = (XY_RANGE[1], XY_RANGE[1], Z_RANGE[1])
-
-
-class InvalidImage(ValueError):
-    pass
-
-
-def decode_image(data: bytes) -> np.ndarray:
-    """RGB uint8 (h, w, 3) from JPEG/PNG/WebP bytes; InvalidImage when it is not a picture."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise InvalidImage(f"The image is too large ({image.width}×{image.height}); at most 16 megapixels.")
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, InvalidImage):
-            raise
-        raise InvalidImage("Invalid image data: expected a JPEG, PNG or WebP picture.") from exc
 
 
 class HandTracker:
