@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts import urls as accounts_urls
 from core import views as core_views
+from posture import urls as posture_urls
 from robots import urls as robots_urls
 from training import urls as training_urls
 
@@ -11,6 +12,7 @@ api_v1 = [
     *accounts_urls.api_urlpatterns,
     *robots_urls.api_urlpatterns,
     *training_urls.api_urlpatterns,
+    *posture_urls.api_urlpatterns,
 ]
 
 urlpatterns = [

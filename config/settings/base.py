@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "robots",
     "training",
+    "posture",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,9 @@ if REDIS_URL:
                 # instead of growing memory without end.
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=500),
                 "expiry": 30,
+                # A socket that left without saying so (its server died) stays a group member
+                # this long at most; live sockets re-join their groups well within it.
+                "group_expiry": 300,
             },
         }
     }
@@ -135,7 +139,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 500, "expiry": 30},
+            "CONFIG": {"capacity": 500, "expiry": 30, "group_expiry": 300},
         }
     }
 
@@ -312,7 +316,7 @@ ROBOT_COMMAND_TIMEOUT = env.int("ROBOT_COMMAND_TIMEOUT", default=30)
 MAX_ROBOT_CONNECTIONS = env.int("MAX_ROBOT_CONNECTIONS", default=10)
 # A connected robot whose socket has not reported for this long is taken offline by the sweep.
 ROBOT_OFFLINE_AFTER = env.int("ROBOT_OFFLINE_AFTER", default=30)
-# State reports are stored and fanned out at most this often per robot (the rest are dropped).
+# Ticks a second at which each process fans out robot state (see docs/robot-protocol.md).
 ROBOT_STATE_PUBLISH_HZ = env.float("ROBOT_STATE_PUBLISH_HZ", default=10.0)
 
 # --- training ---------------------------------------------------------------------------------
@@ -325,6 +329,14 @@ TRAINING_VIDEO_MAX_BYTES = env.int("TRAINING_VIDEO_MAX_BYTES", default=500 * 102
 # Exports are written here (local disk) before the finished archive is saved to storage.
 TRAINING_EXPORT_WORK_DIR = env.path("TRAINING_EXPORT_WORK_DIR", default=VAR_DIR / "exports-work")
 TRAINING_EXPORT_FILE_MB = env.float("TRAINING_EXPORT_FILE_MB", default=100.0)
+
+# --- posture ----------------------------------------------------------------------------------
+# Pose models by name (posture/estimators): MediaPipe ships in its wheel; MMPose models are added
+# with POSE_MODELS_EXTRA, a JSON object, e.g. {"cx": {"backend": "mmpose", "config": "...",
+# "checkpoint": "...", "device": "cuda"}}.
+POSE_MODELS = {"mediapipe": {"backend": "mediapipe"}, **env.json("POSE_MODELS_EXTRA", default={})}
+DEFAULT_POSE_MODEL = env.str("DEFAULT_POSE_MODEL", default="mediapipe")
+POSTURE_MAX_IMAGE_BYTES = env.int("POSTURE_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
 
 # --- user event stream ------------------------------------------------------------------------
 # Events kept per group (a user, an organisation) so a reconnecting client can resume.
