@@ -5,11 +5,14 @@ right), bounds message size, validates each JSON message, answers `ping` with `p
 a bad message with {"type": "error", "code", "message"} while the socket stays open.
 """
 
+import asyncio
+import functools
 import json
 import logging
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -24,6 +27,43 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# An event socket that has more than this many bytes written but not yet taken by the network
+# (its client reads slowly or not at all) is sent no telemetry until it has drained; every other
+# event still goes out.
+TELEMETRY_BACKLOG_BYTES = 64 * 1024
+# Event sockets re-join their groups this often, well inside the channel layer's group_expiry.
+GROUP_REFRESH_SECONDS = 60.0
+
+
+def _transport_of(send):
+    """The Twisted transport under an ASGI `send` when daphne serves the socket, else None.
+
+    Daphne's `send` writes into the transport at once and returns, so awaiting it says nothing
+    about a slow client; the transport's own buffer does. Channels' session middleware wraps
+    `send` (its wrapper keeps the original as `real_send`); daphne's is a partial of its server's
+    `handle_reply` with the protocol as first argument."""
+    for _ in range(8):
+        if isinstance(send, functools.partial):
+            protocol = send.args[0] if send.args else None
+            transport = getattr(protocol, "transport", None)
+            # Under TLS the protocol's transport wraps the TCP one, which holds the buffer.
+            for _ in range(4):
+                if transport is None or hasattr(transport, "dataBuffer"):
+                    break
+                transport = getattr(transport, "transport", None)
+            return transport if transport is not None and hasattr(transport, "dataBuffer") else None
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+        if send is None:
+            return None
+    return None
+
+
+def unsent_bytes(transport) -> int:
+    """Bytes a Twisted transport holds that the kernel has not taken yet (0 when it cannot tell)."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
 
 
 class SocketError(Exception):
@@ -66,6 +106,17 @@ class BaseJsonConsumer(AsyncWebsocketConsumer):
         await self.on_connect()
 
     # --- messages ---------------------------------------------------------------------------
+    async def dispatch(self, message):
+        """Channels' dispatch without its `aclose_old_connections()` before every message: that is
+        a hop to the thread all consumers' database calls share, for every frame a client sends
+        and every event a socket is given, so a stream of robot state would queue an agent's
+        `ack` behind thousands of them. Handlers here reach the database only through
+        `database_sync_to_async`, which closes stale connections around each call itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
@@ -149,18 +200,27 @@ class UserEventConsumer(BaseJsonConsumer):
 
     A client that reconnects passes the last id it saw (`?last_event_id=` or a `resume` message)
     and first receives what it missed, then `{"type": "resumed", "count": n}`.
+
+    Telemetry arrives once per publisher tick (`user.telemetry`, already encoded): as one frame
+    per robot by default, or as one `robot_status_batch` frame with `?telemetry=batch`. It is the
+    only thing a slow client loses: while more than TELEMETRY_BACKLOG_BYTES wait unsent on its
+    connection, ticks are skipped for it; other events are always written.
     """
 
     message_serializers = {"resume": ResumeSerializer}
 
     async def on_connect(self):
         user = self.scope["user"]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.telemetry_batch = (query.get("telemetry") or [""])[0] == "batch"
+        self.client_transport = _transport_of(self.base_send)
+        self.telemetry_skipped = 0
         organization_ids = await _organization_ids(user.pk)
         self.groups_joined = [user_group(user.pk), *(org_group(org_id) for org_id in organization_ids)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        self.refresher = asyncio.get_running_loop().create_task(self._refresh_groups())
         await self.send_json({"type": "hello", "data": {"user_id": user.pk, "organizations": organization_ids}})
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         last_event_id = (query.get("last_event_id") or [""])[0]
         if last_event_id:
             if EVENT_ID.match(last_event_id):
@@ -174,9 +234,32 @@ class UserEventConsumer(BaseJsonConsumer):
             await self.send_json(event)
         await self.send_json({"type": "resumed", "count": len(missed)})
 
+    async def _refresh_groups(self) -> None:
+        """Re-join the groups now and then: the channel layer forgets members after its
+        group_expiry (so the channels of a server that died without leaving do not linger)."""
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            try:
+                for group in self.groups_joined:
+                    await self.channel_layer.group_add(group, self.channel_name)
+            except Exception:  # the channel layer is away: try again next time
+                logger.warning("event socket could not re-join its groups", exc_info=True)
+
     async def disconnect(self, code):
+        if getattr(self, "refresher", None):
+            self.refresher.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def user_event(self, message):
         await self.send_json(message["event"])
+
+    async def user_telemetry(self, message):
+        if self.client_transport is not None and unsent_bytes(self.client_transport) > TELEMETRY_BACKLOG_BYTES:
+            self.telemetry_skipped += 1  # the client is behind: it gets the next tick's state instead
+            return
+        if self.telemetry_batch:
+            await self.send(text_data=message["batch"])
+        else:
+            for frame in message["frames"]:
+                await self.send(text_data=frame)

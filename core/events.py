@@ -8,11 +8,16 @@ logged: the newest state wins and an old one is never replayed.
 
 Ids are stream ids, "<milliseconds>-<sequence>", ordered by time; a client compares them as such
 and ignores an id it has already seen (an event may arrive both live and in a replay).
+
+Telemetry (robots' state) does not go event by event: a publisher coalesces it and sends one
+`user.telemetry` channel-layer message per group and tick, its frames already encoded as JSON text
+(`telemetry_message`), so each socket only writes them out (see core.consumers.UserEventConsumer).
 """
 
 import collections
 import itertools
 import json
+import logging
 import re
 import threading
 import time
@@ -22,7 +27,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-EPHEMERAL_EVENTS = frozenset({"robot_status_update"})
+logger = logging.getLogger(__name__)
+
+EPHEMERAL_EVENTS = frozenset({"robot_status_update", "robot_status_batch"})
 EVENT_ID = re.compile(r"^\d{1,15}-\d{1,10}$")
 
 
@@ -118,8 +125,35 @@ def send_to_group(group: str, message: dict) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
-def publish(group: str, event_type: str, data: dict) -> dict:
-    """Log (unless ephemeral) and send one event to a group's sockets; returns the event."""
+class Outbox:
+    """Events a synchronous service has logged for an async caller (a consumer) to send.
+
+    A consumer runs a service in a worker thread with `outbox=`; the service logs its events as
+    usual (after its transaction commits) but leaves sending them to the consumer, which awaits
+    `outbox.send()` on its own event loop instead of each event hopping back to it through
+    `async_to_sync` from the thread.
+    """
+
+    def __init__(self):
+        self.messages: list[tuple[str, dict]] = []
+
+    def add(self, group: str, event: dict) -> None:
+        self.messages.append((group, event))
+
+    async def send(self, layer=None) -> None:
+        layer = layer or get_channel_layer()
+        messages, self.messages = self.messages, []
+        if layer is None:
+            return
+        for group, event in messages:
+            try:
+                await layer.group_send(group, {"type": "user.event", "event": event})
+            except Exception:  # logged already: a client that resumes still gets it
+                logger.warning("event %s to %s was not sent", event["type"], group, exc_info=True)
+
+
+def record(group: str, event_type: str, data: dict) -> dict:
+    """The event, with its id; logged unless it is telemetry (ephemeral). Nothing is sent."""
     event = {"type": event_type, "id": "", "at": timezone.now().isoformat(), "data": data}
     log = event_log()
     if event_type in EPHEMERAL_EVENTS:
@@ -129,17 +163,17 @@ def publish(group: str, event_type: str, data: dict) -> dict:
     else:
         event["id"] = log.next_id()
         log.append(group, event)
-    send_to_group(group, {"type": "user.event", "event": event})
     return event
 
 
-async def apublish_ephemeral(group: str, event_type: str, data: dict) -> dict:
-    """From async code (a consumer): send a telemetry event, which is never logged, without
-    leaving the event loop."""
-    event = {"type": event_type, "id": event_log().next_id(), "at": timezone.now().isoformat(), "data": data}
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(group, {"type": "user.event", "event": event})
+def publish(group: str, event_type: str, data: dict, outbox: Outbox | None = None) -> dict:
+    """Log (unless ephemeral) and send one event to a group's sockets; returns the event. With an
+    `outbox`, the event is left there for an async caller to send."""
+    event = record(group, event_type, data)
+    if outbox is not None:
+        outbox.add(group, event)
+    else:
+        send_to_group(group, {"type": "user.event", "event": event})
     return event
 
 
@@ -148,9 +182,29 @@ def publish_user_event(user_ids, event_type: str, data: dict) -> list[dict]:
     return [publish(user_group(int(uid)), event_type, data) for uid in sorted({int(u) for u in user_ids})]
 
 
-def publish_org_event(organization_id: int, event_type: str, data: dict) -> dict:
+def publish_org_event(organization_id: int, event_type: str, data: dict, outbox: Outbox | None = None) -> dict:
     """Send one event to the sockets of every member of the organisation."""
-    return publish(org_group(organization_id), event_type, data)
+    return publish(org_group(organization_id), event_type, data, outbox)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def telemetry_message(event_type: str, batch_type: str, batch_key: str, items: list[dict]) -> dict:
+    """One channel-layer message carrying a tick of telemetry, encoded once for every socket.
+
+    `frames`: one `event_type` event per item, the default for sockets; `batch`: one `batch_type`
+    event whose data is {batch_key: [items...]}, for sockets that asked for batches. Both are JSON
+    text, every event shaped {"type", "id", "at", "data"}; telemetry is never logged.
+    """
+    log = event_log()
+    at = _dumps(timezone.now().isoformat())
+    encoded = [_dumps(item) for item in items]
+    frames = [f'{{"type":{_dumps(event_type)},"id":"{log.next_id()}","at":{at},"data":{data}}}' for data in encoded]
+    batch = (f'{{"type":{_dumps(batch_type)},"id":"{log.next_id()}","at":{at},'
+             f'"data":{{{_dumps(batch_key)}:[{",".join(encoded)}]}}}}')
+    return {"type": "user.telemetry", "frames": frames, "batch": batch}
 
 
 def events_since(groups: list[str], last_id: str) -> list[dict]:

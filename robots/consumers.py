@@ -2,30 +2,40 @@
 
 Commands reach the agent through the robot's channel-layer group and are marked `sent` before they
 go out, so a command is delivered once even when it is both pending at connect and broadcast.
-State reports are cheap to receive: stale ones are dropped by sequence number and the newest is
-stored and fanned out at a bounded rate, so a flood of telemetry never holds a command back.
+
+State reports are cheap to receive, so a flood of telemetry never holds a command back: stale ones
+are dropped by sequence number, the rest handed to the process's telemetry publisher
+(robots/telemetry.py), which coalesces them and fans them out once a tick, and the newest is
+stored at most once a second by a write of its own that nothing waits for. Answers to commands
+(`ack`, `progress`, `result`) are one conditional UPDATE each in a worker thread; their events are
+sent from here, on the event loop.
 """
 
 import asyncio
+import concurrent.futures
 import logging
 import math
 import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from rest_framework import serializers
 
 from core.consumers import BaseJsonConsumer, SocketError
-from core.events import apublish_ephemeral, org_group
+from core.events import Outbox
 from core.serializers import StrictSerializer
 
 from . import services
 from .models import RobotCommand
+from .telemetry import publisher
 
 logger = logging.getLogger(__name__)
 
 STATE_PERSIST_SECONDS = 1.0
+# Stored states go through a thread of their own, so a state write never sits in the queue of the
+# thread that every consumer's other database calls share (an `ack` behind a state write).
+_state_writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="robot-state")
+_store_state = database_sync_to_async(services.store_state, thread_sensitive=False, executor=_state_writer)
 SWEEP_SECONDS = 2.0
 # How often an agent's socket re-joins its command group and picks up commands still pending: so
 # a lost delivery (the channel layer restarted, a broadcast failed) costs seconds, not the command.
@@ -125,10 +135,11 @@ class RobotAgentConsumer(BaseJsonConsumer):
         robot = self.robot
         self.group = services.robot_group(robot.pk)
         self.last_seq = -1
-        self.last_published = 0.0
         self.last_persisted = 0.0
+        self.persist_next: tuple[dict, str | None] | None = None
+        self.persisting: asyncio.Task | None = None
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await database_sync_to_async(services.robot_connected)(robot=robot)
+        await self._call(services.robot_connected, robot=robot)
         pending = await database_sync_to_async(services.pending_commands)(robot)
         await self.send_json({
             "type": "welcome",
@@ -156,10 +167,21 @@ class RobotAgentConsumer(BaseJsonConsumer):
         if getattr(self, "maintenance", None):
             self.maintenance.cancel()
         if getattr(self, "group", None):
+            publisher.discard(self.robot.organization_id, self.robot.pk)
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             finally:
-                await database_sync_to_async(services.robot_disconnected)(robot=self.robot)
+                if self.persisting is not None and not self.persisting.done():
+                    await self.persisting  # the last state is stored before the robot goes offline
+                await self._call(services.robot_disconnected, robot=self.robot)
+
+    async def _call(self, service, **kwargs):
+        """Run a service in the database thread, then send the events it logged from here."""
+        outbox = Outbox()
+        try:
+            return await database_sync_to_async(service)(outbox=outbox, **kwargs)
+        finally:
+            await outbox.send(self.channel_layer)
 
     # --- commands: channel layer → agent ------------------------------------------------------
     async def robot_command(self, message):
@@ -171,16 +193,15 @@ class RobotAgentConsumer(BaseJsonConsumer):
 
     # --- agent → server -----------------------------------------------------------------------
     async def handle_ack(self, data):
-        await database_sync_to_async(services.acknowledge_command)(robot=self.robot, command_id=data["command_id"])
+        await self._call(services.acknowledge_command, robot=self.robot, command_id=data["command_id"])
 
     async def handle_progress(self, data):
-        await database_sync_to_async(services.report_progress)(
-            robot=self.robot, command_id=data["command_id"], progress=data["progress"])
+        await self._call(services.report_progress, robot=self.robot, command_id=data["command_id"],
+                         progress=data["progress"])
 
     async def handle_result(self, data):
-        await database_sync_to_async(services.finish_command)(
-            robot=self.robot, command_id=data["command_id"], status=data["status"], result=data["result"],
-            error=data["error"])
+        await self._call(services.finish_command, robot=self.robot, command_id=data["command_id"],
+                         status=data["status"], result=data["result"], error=data["error"])
 
     async def dispatch_message(self, message: dict) -> None:
         if message["type"] != "state":
@@ -192,19 +213,35 @@ class RobotAgentConsumer(BaseJsonConsumer):
             await self.send_error(exc.code, exc.message)
 
     async def handle_state(self, data):
+        """Nothing here waits: the publisher only remembers the state, and the once-a-second
+        database write runs on its own (at most one in flight per robot)."""
         if data["seq"] <= self.last_seq:
             return  # stale or replayed: the newest state wins
         self.last_seq = data["seq"]
-        now = time.monotonic()
-        if now - self.last_published < 1.0 / settings.ROBOT_STATE_PUBLISH_HZ:
-            return
-        self.last_published = now
+        robot = self.robot
         state = {"joints": data["joints"], "battery": data["battery"], "mode": data["mode"]}
-        status_changed = data["status"] is not None and data["status"] != self.robot.status
+        status = data["status"]
+        status_changed = status is not None and status != robot.status
         if status_changed:
-            self.robot.status = data["status"]
+            robot.status = status
+        now = time.monotonic()
         if status_changed or now - self.last_persisted >= STATE_PERSIST_SECONDS:
             self.last_persisted = now
-            await database_sync_to_async(services.store_state)(robot=self.robot, state=state, status=data["status"])
-        await apublish_ephemeral(org_group(self.robot.organization_id), "robot_status_update",
-                                 services.state_event_data(robot=self.robot, state=state))
+            self._persist(state, status)
+        publisher.put(robot.organization_id, robot.pk, services.state_event_data(robot=robot, state=state))
+
+    def _persist(self, state: dict, status: str | None) -> None:
+        waiting = self.persist_next
+        if waiting is not None and status is None:
+            status = waiting[1]  # a status change still waiting to be written is kept
+        self.persist_next = (state, status)
+        if self.persisting is None or self.persisting.done():
+            self.persisting = asyncio.get_running_loop().create_task(self._write_states())
+
+    async def _write_states(self) -> None:
+        while self.persist_next is not None:
+            (state, status), self.persist_next = self.persist_next, None
+            try:
+                await _store_state(robot=self.robot, state=state, status=status)
+            except Exception:  # the database is away: the next state (within a second) tries again
+                logger.warning("state of robot %s not stored", self.robot.pk, exc_info=True)

@@ -30,7 +30,7 @@ def connections_for(user: User, organization: Organization) -> QuerySet[RobotCon
 
 
 def connection_for(user: User, organization: Organization, connection_id) -> RobotConnection:
-    connection = connections_for(user, organization).select_related("robot__model").filter(pk=connection_id).first()
+    connection = connections_for(user, organization).select_related("robot__model", "robot__organization").filter(pk=connection_id).first()
     if connection is None:
         raise NotFound("No such connection.")
     return connection

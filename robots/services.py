@@ -8,13 +8,13 @@ from datetime import timedelta
 import argon2
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
 from accounts import audit
 from accounts.models import AuditLog, Organization, User
-from core.events import publish_org_event, send_to_group
+from core.events import Outbox, publish_org_event, send_to_group
 from core.exceptions import Conflict
 
 from .models import Robot, RobotCommand, RobotConnection, RobotModel
@@ -192,14 +192,19 @@ def send_command(*, actor: User, type: str, params: dict, connection: RobotConne
 
     A robot that is not connected refuses commands (409) unless `queue` is set; queued commands
     reach the agent when it connects, emergency stops first.
+
+    With a `connection`, its robot is used as loaded (a request loads both at once, see
+    selectors.connection_for, with the robot's model and organisation); a `robot` on its own is
+    read again.
     """
     if connection is not None:
         if connection.status != RobotConnection.Status.OPEN:
             raise Conflict("This connection is closed; open a new one.", code="connection_closed")
         robot = connection.robot
+    elif robot is not None:
+        robot = Robot.objects.select_related("model", "organization").get(pk=robot.pk)
     if robot is None:
         raise ValidationError({"connection_id": ["A command needs a connection."]})
-    robot = Robot.objects.select_related("model").get(pk=robot.pk)
     params = validate_command_params(robot, type, params)
     if not robot.is_connected and not queue:
         raise Conflict(f"{robot.name} is {robot.status}; send with \"queue\": true to deliver it when it "
@@ -229,64 +234,101 @@ def mark_sent(*, robot: Robot, command_id: int) -> bool:
                 .update(status=RobotCommand.Status.SENT, sent_at=timezone.now(), updated_at=timezone.now()))
 
 
-def _command_event(command: RobotCommand, event_type: str, **data) -> None:
-    publish_org_event(command.organization_id, event_type, {
-        "command_id": command.pk, "robot_id": command.robot_id, "type": command.type, "status": command.status,
-        **data,
-    })
+def _command_event(command: RobotCommand | dict, event_type: str, outbox: Outbox | None = None, **data) -> None:
+    fields = command if isinstance(command, dict) else {
+        "organization_id": command.organization_id, "id": command.pk, "robot_id": command.robot_id,
+        "type": command.type, "status": command.status}
+    publish_org_event(fields["organization_id"], event_type, {
+        "command_id": fields["id"], "robot_id": fields["robot_id"], "type": fields["type"],
+        "status": fields["status"], **data,
+    }, outbox)
 
 
-def _robot_command(robot: Robot, command_id) -> RobotCommand:
-    command = RobotCommand.objects.select_for_update().filter(pk=command_id, robot=robot).first()
-    if command is None:
+_MAX_ID = 2**63 - 1
+
+
+def _update_command(*, robot: Robot, command_id: int, statuses, values: dict, keep: dict | None = None) -> dict | None:
+    """One conditional `UPDATE … WHERE status IN (statuses) RETURNING …` of the robot's command:
+    sets `values` (and each field of `keep` that is still NULL). No read before and no explicit
+    transaction: the WHERE decides atomically, so of two racing writers (an agent's result, the
+    timeout sweep) only the first changes the row, and the other's UPDATE matches nothing.
+
+    Returns the changed command's fields for its event, None when it was not in `statuses`, and
+    raises NotFound when the robot has no such command."""
+    if not 0 < command_id <= _MAX_ID:
         raise NotFound(f"No command {command_id} for this robot.")
-    return command
+    connection = connections[router.db_for_write(RobotCommand)]
+    meta, qn = RobotCommand._meta, connection.ops.quote_name
+    assignments, params = [], []
+    for name, value in values.items():
+        field = meta.get_field(name)
+        assignments.append(f"{qn(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    for name, value in (keep or {}).items():
+        field = meta.get_field(name)
+        assignments.append(f"{qn(field.column)} = COALESCE({qn(field.column)}, %s)")
+        params.append(field.get_db_prep_save(value, connection))
+    returning = ["organization_id", "type", "status", "progress"]
+    # Only quoted column names from the model go into the text; every value is a parameter.
+    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608
+           f"WHERE {qn(meta.pk.column)} = %s AND {qn(meta.get_field('robot').column)} = %s "
+           f"AND {qn(meta.get_field('status').column)} IN ({', '.join(['%s'] * len(statuses))}) "
+           f"RETURNING {', '.join(qn(meta.get_field(name).column) for name in returning)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, command_id, robot.pk, *(str(status) for status in statuses)])
+        row = cursor.fetchone()
+    if row is None:
+        if not RobotCommand.objects.filter(pk=command_id, robot=robot).exists():
+            raise NotFound(f"No command {command_id} for this robot.")
+        return None
+    return {"id": command_id, "robot_id": robot.pk, **dict(zip(returning, row, strict=True))}
 
 
-@transaction.atomic
-def acknowledge_command(*, robot: Robot, command_id: int) -> RobotCommand:
-    command = _robot_command(robot, command_id)
-    if command.status in (RobotCommand.Status.PENDING, RobotCommand.Status.SENT):
-        now = timezone.now()
-        command.status = RobotCommand.Status.ACKNOWLEDGED
-        command.sent_at = command.sent_at or now
-        command.acknowledged_at = now
-        command.save(update_fields=["status", "sent_at", "acknowledged_at", "updated_at"])
-        transaction.on_commit(lambda: _command_event(command, "command_update", progress=command.progress), robust=True)
-    return command
+def acknowledge_command(*, robot: Robot, command_id: int, outbox: Outbox | None = None) -> bool:
+    """The agent received the command: `acknowledged` (once; later acks change nothing)."""
+    now = timezone.now()
+    command = _update_command(
+        robot=robot, command_id=command_id, statuses=(RobotCommand.Status.PENDING, RobotCommand.Status.SENT),
+        values={"status": RobotCommand.Status.ACKNOWLEDGED, "acknowledged_at": now, "updated_at": now},
+        keep={"sent_at": now})
+    if command is None:
+        return False
+    transaction.on_commit(lambda: _command_event(command, "command_update", outbox, progress=command["progress"]),
+                          robust=True)
+    return True
 
 
-@transaction.atomic
-def report_progress(*, robot: Robot, command_id: int, progress: float) -> RobotCommand:
-    command = _robot_command(robot, command_id)
-    if not command.is_final:
-        command.progress = max(0.0, min(1.0, float(progress)))
-        command.save(update_fields=["progress", "updated_at"])
-        transaction.on_commit(lambda: _command_event(command, "command_update", progress=command.progress), robust=True)
-    return command
+def report_progress(*, robot: Robot, command_id: int, progress: float, outbox: Outbox | None = None) -> bool:
+    progress = max(0.0, min(1.0, float(progress)))
+    command = _update_command(robot=robot, command_id=command_id, statuses=RobotCommand.ACTIVE_STATUSES,
+                              values={"progress": progress, "updated_at": timezone.now()})
+    if command is None:
+        return False
+    transaction.on_commit(lambda: _command_event(command, "command_update", outbox, progress=command["progress"]),
+                          robust=True)
+    return True
 
 
-@transaction.atomic
-def finish_command(*, robot: Robot, command_id: int, status: str, result=None, error: str = "") -> RobotCommand:
+def finish_command(*, robot: Robot, command_id: int, status: str, result=None, error: str = "",
+                   outbox: Outbox | None = None) -> bool:
     """Record the agent's result; a command that already ended (e.g. timed out) stays as it is."""
-    command = _robot_command(robot, command_id)
-    if command.is_final:
-        return command
-    command.status = status
-    command.result = result
-    command.error = (error or "")[:500]
-    command.completed_at = timezone.now()
+    now = timezone.now()
+    error = (error or "")[:500]
+    values = {"status": status, "result": result, "error": error, "completed_at": now, "updated_at": now}
     if status == RobotCommand.Status.COMPLETED:
-        command.progress = 1.0
-    command.save(update_fields=["status", "result", "error", "completed_at", "progress", "updated_at"])
+        values["progress"] = 1.0
+    command = _update_command(robot=robot, command_id=command_id, statuses=RobotCommand.ACTIVE_STATUSES,
+                              values=values)
+    if command is None:
+        return False
     if status == RobotCommand.Status.COMPLETED:
-        transaction.on_commit(lambda: _command_event(command, "command_completed", result=command.result), robust=True)
+        transaction.on_commit(lambda: _command_event(command, "command_completed", outbox, result=result), robust=True)
     else:
-        transaction.on_commit(lambda: _command_event(command, "command_failed", error=command.error), robust=True)
-    return command
+        transaction.on_commit(lambda: _command_event(command, "command_failed", outbox, error=error), robust=True)
+    return True
 
 
-def _fail_commands(queryset, *, status: str, error: str) -> int:
+def _fail_commands(queryset, *, status: str, error: str, outbox: Outbox | None = None) -> int:
     """End each command in `queryset` (rows locked, so two processes never end one twice)."""
     ended = 0
     for command in queryset.select_for_update(skip_locked=True):
@@ -294,27 +336,28 @@ def _fail_commands(queryset, *, status: str, error: str) -> int:
         command.error = error
         command.completed_at = timezone.now()
         command.save(update_fields=["status", "error", "completed_at", "updated_at"])
-        transaction.on_commit(lambda command=command: _command_event(command, "command_failed", error=command.error), robust=True)
+        transaction.on_commit(lambda command=command: _command_event(command, "command_failed", outbox,
+                                                                     error=command.error), robust=True)
         ended += 1
     return ended
 
 
 # --- presence and state -----------------------------------------------------------------------
-def _robot_event(robot: Robot, event_type: str, **data) -> None:
+def _robot_event(robot: Robot, event_type: str, outbox: Outbox | None = None, **data) -> None:
     publish_org_event(robot.organization_id, event_type, {"robot_id": robot.pk, "name": robot.name,
-                                                          "status": robot.status, **data})
+                                                          "status": robot.status, **data}, outbox)
 
 
 @transaction.atomic
-def robot_connected(*, robot: Robot) -> None:
+def robot_connected(*, robot: Robot, outbox: Outbox | None = None) -> None:
     now = timezone.now()
     Robot.objects.filter(pk=robot.pk).update(status=Robot.Status.ONLINE, last_seen_at=now)
     robot.status, robot.last_seen_at = Robot.Status.ONLINE, now
-    transaction.on_commit(lambda: _robot_event(robot, "robot_connected"), robust=True)
+    transaction.on_commit(lambda: _robot_event(robot, "robot_connected", outbox), robust=True)
 
 
 @transaction.atomic
-def robot_disconnected(*, robot: Robot) -> int:
+def robot_disconnected(*, robot: Robot, outbox: Outbox | None = None) -> int:
     """Mark the robot offline; commands it was executing fail (pending ones wait for it)."""
     now = timezone.now()
     Robot.objects.filter(pk=robot.pk).update(status=Robot.Status.OFFLINE, last_seen_at=now)
@@ -322,14 +365,14 @@ def robot_disconnected(*, robot: Robot) -> int:
     in_flight = RobotCommand.objects.filter(robot=robot, status__in=[RobotCommand.Status.SENT,
                                                                       RobotCommand.Status.ACKNOWLEDGED])
     failed = _fail_commands(in_flight, status=RobotCommand.Status.FAILED,
-                            error="The robot disconnected before the command finished.")
-    transaction.on_commit(lambda: _robot_event(robot, "robot_disconnected"), robust=True)
+                            error="The robot disconnected before the command finished.", outbox=outbox)
+    transaction.on_commit(lambda: _robot_event(robot, "robot_disconnected", outbox), robust=True)
     return failed
 
 
 def store_state(*, robot: Robot, state: dict, status: str | None = None) -> None:
     """Keep the robot's newest reported state (and a status change it reports) in the database.
-    The caller rate-limits; telemetry reaches watchers through `state_event_data` directly."""
+    The caller rate-limits (once a second); watchers get state through robots.telemetry."""
     now = timezone.now()
     updates = {"last_state": state, "last_state_at": now, "last_seen_at": now}
     if status in (Robot.Status.ONLINE, Robot.Status.BUSY, Robot.Status.ERROR):

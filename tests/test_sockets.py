@@ -1,8 +1,10 @@
 """The socket layer on a real daphne server with a real WebSocket client."""
 
+import asyncio
 import json
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -141,3 +143,39 @@ def test_a_reconnecting_client_resumes_from_its_last_event_id():
         await again.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_sockets_rejoin_their_groups_before_the_channel_layer_forgets_them(monkeypatch):
+    """The channel layer drops group members after its group_expiry (so the sockets of a server
+    that died do not linger); a live socket re-joins its groups well within it."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from core import consumers
+
+    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["group_expiry"] > 2 * consumers.GROUP_REFRESH_SECONDS
+    layer = get_channel_layer()
+    joins = []
+    group_add = layer.group_add
+
+    async def counting_group_add(group, channel):
+        joins.append(group)
+        await group_add(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", counting_group_add)
+    monkeypatch.setattr(consumers, "GROUP_REFRESH_SECONDS", 0.05)
+    user = UserFactory()
+    token = issue_tokens(user)["access"]
+
+    async def scenario():
+        socket = WebsocketCommunicator(application, f"/ws/v1/connect/?token={token}")
+        assert (await socket.connect())[0]
+        assert (await socket.receive_json_from())["type"] == "hello"
+        await asyncio.sleep(0.4)
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+    assert joins.count(f"user.{user.pk}") >= 3

@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 from accounts.models import Role
 from accounts.services import issue_tokens
 from accounts.tests.factories import OrganizationFactory, member
-from robots.models import RobotCommand
+from robots.models import Robot, RobotCommand
 from robots.tests.factories import registered_robot
 from tests import harness
 
@@ -38,13 +38,21 @@ def recv_until(ws, predicate, timeout=10):
 
 
 _open_sockets = contextlib.ExitStack()
+_agents_opened: list[tuple] = []  # (server, robot id) of each agent socket the helpers opened
 
 
 @pytest.fixture(autouse=True)
-def _close_sockets():
-    """Sockets opened by the helpers below close when the test ends, whatever happens."""
+def _close_sockets(transactional_db):
+    """Sockets opened by the helpers below close when the test ends, whatever happens; and before
+    the database is flushed, a server that is still running has finished with the robots that left
+    (its disconnect writes would otherwise race the flush)."""
     yield
     _open_sockets.close()
+    agents = [robot_id for server, robot_id in _agents_opened if server.process.poll() is None]
+    _agents_opened.clear()
+    with contextlib.suppress(TimeoutError):
+        harness.wait_until(lambda: not Robot.objects.filter(pk__in=agents, status__in=["online", "busy"]).exists(),
+                           5, 0.05, "the robots to go offline")
 
 
 def open_socket(url: str, **options):
@@ -79,6 +87,7 @@ def agent(server, credential):
                      additional_headers={"Authorization": f"Bearer {credential}"})
     welcome = recv_json(ws)
     assert welcome["type"] == "welcome", welcome
+    _agents_opened.append((server, welcome["robot"]["id"]))
     return ws, welcome
 
 
@@ -329,3 +338,178 @@ def test_redis_restarting_under_a_connected_robot_loses_no_command(transactional
         server.stop()
         redis_process.terminate()
         redis_process.wait(10)
+
+
+# --- telemetry: coalesced per tick, batches, and what never waits behind it ---------------------
+def state(seq: int, value: float = 0.0, **joints) -> str:
+    return json.dumps({"type": "state", "seq": seq, "joints": {"elbow": value, **joints}})
+
+
+def status_updates(ws, robot_id, until, timeout=10):
+    """The robot's `robot_status_update` events until one matches `until`."""
+    updates = []
+    recv_until(ws, lambda e: e["type"] == "robot_status_update" and e["data"]["robot_id"] == robot_id
+               and (updates.append(e) or until(e)), timeout)
+    return updates
+
+
+def test_telemetry_in_batches_for_the_clients_that_ask(setup):
+    server, site, robot, credential = setup
+    other, other_credential = registered_robot(robot.organization, name="Other arm")
+    separate = site.events()
+    batched = open_socket(f"{server.ws_url}/ws/v1/connect/?token={site.token}&telemetry=batch")
+    assert recv_json(batched)["type"] == "hello"
+    ws, _ = agent(server, credential)
+    other_ws, _ = agent(server, other_credential)
+    for seq in range(3):
+        ws.send(state(seq, 0.1 * seq))
+        other_ws.send(state(seq, -0.1 * seq))
+        time.sleep(0.25)  # past a tick each time
+    batches = []
+    deadline = time.monotonic() + 10
+    seen = {}
+    while set(seen) != {robot.pk, other.pk} or seen[robot.pk] != 0.2 or seen[other.pk] != -0.2:
+        event = recv_json(batched, max(0.1, deadline - time.monotonic()))
+        assert event["type"] in ("robot_status_batch", "robot_connected"), event
+        if event["type"] == "robot_status_batch":
+            assert set(event) == {"type", "id", "at", "data"} and list(event["data"]) == ["robots"]
+            batches.append(event)
+            for data in event["data"]["robots"]:
+                assert set(data) == {"robot_id", "status", "state", "at"}
+                seen[data["robot_id"]] = data["state"]["joints"]["elbow"]
+    # The same data objects reach the default socket, one event per robot and state.
+    updates = status_updates(separate, robot.pk, lambda e: e["data"]["state"]["joints"]["elbow"] == 0.2)
+    assert updates[-1]["data"]["state"] == {"joints": {"elbow": 0.2}, "battery": None, "mode": ""}
+    assert any(d == updates[-1]["data"] for b in batches for d in b["data"]["robots"])
+    # One frame per tick for both robots (a tick may fall between a pair's two states).
+    assert len(batches) <= 6 and any(len(b["data"]["robots"]) == 2 for b in batches)
+
+
+def test_states_within_a_tick_are_coalesced_to_the_newest(setup):
+    server, site, robot, credential = setup
+    events = site.events()
+    ws, _ = agent(server, credential)
+    for seq in range(50):  # back to back: well within one tick (a tick may still fall inside)
+        ws.send(state(seq, seq / 100))
+    updates = status_updates(events, robot.pk, lambda e: e["data"]["state"]["joints"]["elbow"] == 0.49)
+    assert len(updates) <= 2, [u["data"]["state"] for u in updates]
+    with pytest.raises(TimeoutError):
+        recv_until(events, lambda e: e["type"] == "robot_status_update", timeout=0.5)
+
+
+def test_every_state_is_published_when_the_agent_reports_at_the_publish_rate(setup):
+    """2 s at exactly ROBOT_STATE_PUBLISH_HZ: not one state is lost to the timing of the ticks."""
+    server, site, robot, credential = setup
+    events = site.events()
+    ws, _ = agent(server, credential)
+    count = int(2 * settings.ROBOT_STATE_PUBLISH_HZ)
+    period = 1.0 / settings.ROBOT_STATE_PUBLISH_HZ
+    start = time.monotonic()
+    for seq in range(count):
+        time.sleep(max(0.0, start + seq * period - time.monotonic()))
+        ws.send(state(seq, seq / 1000))
+    updates = status_updates(events, robot.pk, lambda e: e["data"]["state"]["joints"]["elbow"] == (count - 1) / 1000)
+    assert [round(u["data"]["state"]["joints"]["elbow"] * 1000) for u in updates] == list(range(count))
+
+
+def test_a_flood_of_state_does_not_delay_a_commands_answers(setup):
+    server, site, robot, credential = setup
+    events = site.events()
+    ws, _ = agent(server, credential)
+    connection_id = site.connect_robot(robot)
+    command_id = site.command(connection_id, "set_mode", {"mode": "idle"}).json()["id"]
+    assert recv_json(ws)["command"]["id"] == command_id
+    for seq in range(2000):
+        ws.send(state(seq, seq / 10000))
+    started = time.monotonic()
+    ws.send(json.dumps({"type": "ack", "command_id": command_id}))
+    ws.send(json.dumps({"type": "result", "command_id": command_id, "status": "completed", "result": None}))
+    recv_until(events, lambda e: e["type"] == "command_completed" and e["data"]["command_id"] == command_id)
+    assert time.monotonic() - started < 1.0
+
+
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_client_that_stops_reading_loses_only_telemetry(transactional_db, test_database_url):
+    """20 robots stream big states at 20 Hz to a client that reads nothing for 8 s: the server's
+    memory stays flat (telemetry for that socket is skipped while its backlog is over the bound),
+    and when the client reads again the command result it missed is right behind a short backlog."""
+    import socket
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads the server's memory from /proc")
+    server = harness.DaphneServer(test_database_url, env={"ROBOT_STATE_PUBLISH_HZ": "20"})
+    sockets = contextlib.ExitStack()
+    try:
+        server.wait_ready()
+        organization = OrganizationFactory()
+        site = Site(server, member(organization, Role.EDITOR))
+        robots = [registered_robot(organization, name=f"Arm {i}") for i in range(20)]
+        agents = [sockets.enter_context(connect(f"{server.ws_url}/ws/v1/robots/agent/",
+                                                additional_headers={"Authorization": f"Bearer {credential}"}))
+                  for _, credential in robots]
+        for ws in agents:
+            assert recv_json(ws)["type"] == "welcome"
+        # A small kernel receive buffer, and a client library that stops reading the socket once
+        # it holds two frames nobody has asked for.
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", server.port))
+        slow = sockets.enter_context(connect(f"{server.ws_url}/ws/v1/connect/?token={site.token}", sock=raw,
+                                             max_queue=2))
+        assert recv_json(slow)["type"] == "hello"
+
+        joints = {f"a_joint_with_quite_a_long_name_to_make_state_big_{i:03d}": 0.125 for i in range(100)}
+        stop = threading.Event()
+
+        def stream():
+            seq = 0
+            next_at = time.monotonic()
+            while not stop.is_set():
+                for ws in agents:
+                    ws.send(json.dumps({"type": "state", "seq": seq, "joints": joints}))
+                seq += 1
+                next_at += 0.05
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+        streamer = threading.Thread(target=stream, daemon=True)
+        streamer.start()
+        try:
+            time.sleep(2)
+            before = _rss_bytes(server.process.pid)
+            time.sleep(8)
+            after = _rss_bytes(server.process.pid)
+        finally:
+            stop.set()
+            streamer.join(10)
+        # Unbounded, the server would hold ~20 robots x 20 Hz x 5 kB x 8 s = 16 MB for this client.
+        assert after - before < 4 * 1024 * 1024, (before, after)
+
+        robot = robots[0][0]
+        connection_id = site.connect_robot(robot)
+        command_id = site.command(connection_id, "set_mode", {"mode": "idle"}).json()["id"]
+        assert recv_until(agents[0], lambda m: m["type"] == "command")["command"]["id"] == command_id
+        agents[0].send(json.dumps({"type": "result", "command_id": command_id, "status": "completed"}))
+        time.sleep(0.5)
+        received = 0
+        deadline = time.monotonic() + 20
+        while True:
+            text = slow.recv(timeout=max(0.1, deadline - time.monotonic()))
+            event = json.loads(text)
+            if event["type"] == "command_completed" and event["data"]["command_id"] == command_id:
+                break
+            received += len(text)
+        # What was queued for it: the bounded backlog and the kernel's socket buffers (the
+        # server's send buffer grows to a few MB, see tcp_wmem), not 8 s of state (~20 MB).
+        assert received < 8 * 1024 * 1024, received
+    finally:
+        sockets.close()
+        server.stop()

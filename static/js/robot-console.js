@@ -55,8 +55,11 @@ async function apiRequest(method, url, { body, organizationId } = {}) {
 // --- the user event socket --------------------------------------------------------------------
 // Calls onEvent({type, id, at, data}) for each event; reconnects with backoff when the socket
 // closes, except when the server refused the user (signed out): then it reports "offline".
+// Telemetry comes batched (one robot_status_batch frame per server tick, ?telemetry=batch) and is
+// handed on as one robot_status_update per robot, as the unbatched stream would deliver it.
 function subscribeToEvents(path, { onEvent, onStatus, onReopen }) {
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+  const query = `${path.includes("?") ? "&" : "?"}telemetry=batch`;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}${query}`;
   let socket = null;
   let attempts = 0;
   let opened = false;
@@ -81,7 +84,14 @@ function subscribeToEvents(path, { onEvent, onStatus, onReopen }) {
       } catch {
         return;
       }
-      if (event && typeof event.type === "string" && event.data && typeof event.data === "object") onEvent(event);
+      if (!event || typeof event.type !== "string" || !event.data || typeof event.data !== "object") return;
+      if (event.type === "robot_status_batch") {
+        for (const data of Array.isArray(event.data.robots) ? event.data.robots : []) {
+          if (data && typeof data === "object") onEvent({ type: "robot_status_update", id: event.id, at: event.at, data });
+        }
+        return;
+      }
+      onEvent(event);
     });
     socket.addEventListener("close", (event) => {
       clearInterval(pingTimer);
