@@ -37,6 +37,7 @@ STATE_KEY = "observation.state"
 ACTION_KEY = "action"
 CAMERA_KEY = "observation.images.camera"
 CAMERA_MAX_WIDTH = 640
+PROGRESS_INTERVAL = 0.25
 AXES = ("x", "y", "z")
 STATE_NAMES = [f"{hand}_{landmark}_{axis}" for hand in HANDS for landmark in LANDMARK_NAMES for axis in AXES] + [
     f"{hand}_present" for hand in HANDS
@@ -226,13 +227,15 @@ def run_dataset_export(*, export_id: int) -> DatasetExport:
     work = _work_dir(export.pk)
     shutil.rmtree(work, ignore_errors=True)  # what a killed attempt left behind
     work.mkdir(parents=True)
-    last = [0.0]
+    last: list = [0.0, time.monotonic(), "writing"]
 
     def report(fraction: float, stage: str = "writing") -> None:
-        # Writing is 90 % of the bar; packing and publishing the rest.
+        # Writing is 90 % of the bar; packing and publishing the rest. At most every 5 % and every
+        # PROGRESS_INTERVAL seconds: each report is a database write and an event (a few ms).
         export.progress, export.stage = fraction, stage
-        if fraction - last[0] >= 0.05 or fraction >= 1.0 or stage != "writing":
-            last[0] = fraction
+        now = time.monotonic()
+        if stage != last[2] or (fraction - last[0] >= 0.05 and now - last[1] >= PROGRESS_INTERVAL):
+            last[:] = [fraction, now, stage]
             DatasetExport.objects.filter(pk=export.pk).update(progress=fraction, stage=stage)
             publish_export_progress(export)
 
