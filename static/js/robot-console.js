@@ -2,140 +2,11 @@
 // joint state, commands and their log). Talks to the REST API with the session cookie and listens
 // on the user event socket; on any other page it does nothing.
 
-const RECONNECT_MAX_MS = 30_000;
-const PING_EVERY_MS = 25_000;
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_FORBIDDEN = 4403;
+import { apiRequest, readJson, showLiveStatus, subscribeToEvents } from "./platform.js";
+
 const FINAL_STATUSES = new Set(["completed", "failed", "timed_out"]);
 
 const labels = readJson("robot-labels") ?? { status: {}, command: {}, commandStatus: {} };
-
-function readJson(id) {
-  const element = document.getElementById(id);
-  return element ? JSON.parse(element.textContent) : null;
-}
-
-// --- REST API ---------------------------------------------------------------------------------
-class ApiError extends Error {
-  constructor(status, body) {
-    const error = body?.error ?? {};
-    super(error.message || `The request failed (HTTP ${status}).`);
-    this.status = status;
-    this.code = error.code ?? "error";
-    this.fields = error.fields ?? null;
-  }
-}
-
-function csrfToken() {
-  const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
-  if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
-  return document.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
-}
-
-// Pages send the organisation they show, so a switch in another tab cannot redirect the calls.
-async function apiRequest(method, url, { body, organizationId } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-  if (organizationId) headers["X-Organization"] = String(organizationId);
-  let response;
-  try {
-    response = await fetch(url, {
-      method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, { error: { code: "network_error", message: "The server cannot be reached; check your connection." } });
-  }
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-// --- the user event socket --------------------------------------------------------------------
-// Calls onEvent({type, id, at, data}) for each event; reconnects with backoff when the socket
-// closes, except when the server refused the user (signed out): then it reports "offline".
-// Telemetry comes batched (one robot_status_batch frame per server tick, ?telemetry=batch) and is
-// handed on as one robot_status_update per robot, as the unbatched stream would deliver it.
-function subscribeToEvents(path, { onEvent, onStatus, onReopen }) {
-  const query = `${path.includes("?") ? "&" : "?"}telemetry=batch`;
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}${query}`;
-  let socket = null;
-  let attempts = 0;
-  let opened = false;
-  let pingTimer = null;
-  let retryTimer = null;
-  let stopped = false;
-
-  function open() {
-    onStatus("connecting");
-    socket = new WebSocket(url);
-    socket.addEventListener("open", () => {
-      attempts = 0;
-      onStatus("live");
-      if (opened) onReopen?.();
-      opened = true;
-      pingTimer = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send('{"type":"ping"}'), PING_EVERY_MS);
-    });
-    socket.addEventListener("message", (message) => {
-      let event;
-      try {
-        event = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      if (!event || typeof event.type !== "string" || !event.data || typeof event.data !== "object") return;
-      if (event.type === "robot_status_batch") {
-        for (const data of Array.isArray(event.data.robots) ? event.data.robots : []) {
-          if (data && typeof data === "object") onEvent({ type: "robot_status_update", id: event.id, at: event.at, data });
-        }
-        return;
-      }
-      onEvent(event);
-    });
-    socket.addEventListener("close", (event) => {
-      clearInterval(pingTimer);
-      if (stopped) return;
-      if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
-        onStatus("offline");
-        return;
-      }
-      onStatus("reconnecting");
-      const delay = Math.min(RECONNECT_MAX_MS, 1000 * 2 ** attempts) * (0.5 + Math.random() / 2);
-      attempts += 1;
-      retryTimer = setTimeout(open, delay);
-    });
-  }
-
-  window.addEventListener("pagehide", () => {
-    stopped = true;
-    clearTimeout(retryTimer);
-    socket?.close();
-  });
-  window.addEventListener("pageshow", (event) => {
-    if (event.persisted && stopped) {
-      stopped = false;
-      open();
-    }
-  });
-  open();
-}
-
-const LIVE_TEXT = {
-  connecting: "connecting…",
-  live: "live",
-  reconnecting: "reconnecting…",
-  offline: "not live — reload the page",
-};
-
-function showLiveStatus(status) {
-  for (const indicator of document.querySelectorAll("[data-live-indicator]")) {
-    indicator.hidden = false;
-    indicator.dataset.state = status;
-    const text = indicator.querySelector("[data-live-text]");
-    if (text) text.textContent = LIVE_TEXT[status] ?? status;
-  }
-}
 
 // --- shared page pieces -----------------------------------------------------------------------
 function formatTime(value) {
@@ -166,6 +37,7 @@ const ROBOT_EVENTS = new Set(["robot_connected", "robot_disconnected", "robot_st
 function setUpRobotList(table) {
   const robotIds = new Set([...table.querySelectorAll("[data-robot-id]")].map((row) => Number(row.dataset.robotId)));
   subscribeToEvents(table.dataset.eventsSocket, {
+    batchTelemetry: true,
     onStatus: showLiveStatus,
     onEvent(event) {
       const robotId = Number(event.data.robot_id);
@@ -508,6 +380,7 @@ function setUpConsole(root) {
   }
 
   subscribeToEvents(config.eventsSocketPath, {
+    batchTelemetry: true,
     onEvent,
     onStatus: showLiveStatus,
     onReopen() {

@@ -4,6 +4,8 @@
 // 500 ms without one (the server then keeps only the newest). Start/stop episode and gesture labels
 // are socket messages too; replies and errors update the page.
 
+import { readJson } from "./platform.js";
+
 const RECONNECT_MAX_MS = 30_000;
 const PING_EVERY_MS = 25_000;
 const REPLY_TIMEOUT_MS = 500;
@@ -25,11 +27,6 @@ const BONES = [
 ];
 const HANDS = ["left", "right"];
 const FRAME_ERRORS = new Set(["invalid_image", "internal_error", "message_too_large"]);
-
-function readJson(id) {
-  const element = document.getElementById(id);
-  return element ? JSON.parse(element.textContent) : null;
-}
 
 function setUpRecording(root) {
   const config = readJson("training-record-config");

@@ -3,60 +3,11 @@
 // Talks to the REST API with the session cookie and listens on the user event socket for
 // `export_progress` and `training_progress`; the export also polls, in case an event is missed.
 
-const RECONNECT_MAX_MS = 30_000;
-const PING_EVERY_MS = 25_000;
+import { ApiError, apiHeaders, apiRequest, readJson, showLiveStatus, subscribeToEvents } from "./platform.js";
+
 const POLL_EVERY_MS = 2_000;
 const EAGER_CHARTS = 4;
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_FORBIDDEN = 4403;
 const EXPORT_FINAL = new Set(["completed", "failed"]);
-
-function readJson(id) {
-  const element = document.getElementById(id);
-  return element ? JSON.parse(element.textContent) : null;
-}
-
-// --- REST API (the same conventions as robot-console.js) --------------------------------------
-class ApiError extends Error {
-  constructor(status, body) {
-    const error = body?.error ?? {};
-    const fieldMessage = error.fields ? Object.values(error.fields).flat()[0] : null;
-    super(fieldMessage || error.message || `The request failed (HTTP ${status}).`);
-    this.status = status;
-    this.code = error.code ?? "error";
-  }
-}
-
-function csrfToken() {
-  const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
-  if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
-  return document.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
-}
-
-function apiHeaders(method, organizationId) {
-  const headers = { Accept: "application/json" };
-  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-  // The page's organisation, so a switch in another tab cannot redirect the calls.
-  if (organizationId) headers["X-Organization"] = String(organizationId);
-  return headers;
-}
-
-async function apiRequest(method, url, { body, organizationId } = {}) {
-  const headers = apiHeaders(method, organizationId);
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(url, {
-      method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, { error: { code: "network_error", message: "The server cannot be reached; check your connection." } });
-  }
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
 
 // A multipart upload with progress (fetch cannot report upload progress).
 function uploadWithProgress(url, formData, { organizationId, onProgress }) {
@@ -82,74 +33,6 @@ function uploadWithProgress(url, formData, { organizationId, onProgress }) {
       error: { code: "network_error", message: "The upload failed; check your connection." } })));
     request.send(formData);
   });
-}
-
-// --- the user event socket --------------------------------------------------------------------
-function subscribeToEvents(path, { onEvent, onStatus, onReopen }) {
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
-  let socket = null;
-  let attempts = 0;
-  let opened = false;
-  let pingTimer = null;
-  let retryTimer = null;
-  let stopped = false;
-
-  function open() {
-    onStatus("connecting");
-    socket = new WebSocket(url);
-    socket.addEventListener("open", () => {
-      attempts = 0;
-      onStatus("live");
-      if (opened) onReopen?.();
-      opened = true;
-      pingTimer = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send('{"type":"ping"}'), PING_EVERY_MS);
-    });
-    socket.addEventListener("message", (message) => {
-      let event;
-      try {
-        event = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      if (event && typeof event.type === "string" && event.data && typeof event.data === "object") onEvent(event);
-    });
-    socket.addEventListener("close", (event) => {
-      clearInterval(pingTimer);
-      if (stopped) return;
-      if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
-        onStatus("offline");
-        return;
-      }
-      onStatus("reconnecting");
-      const delay = Math.min(RECONNECT_MAX_MS, 1000 * 2 ** attempts) * (0.5 + Math.random() / 2);
-      attempts += 1;
-      retryTimer = setTimeout(open, delay);
-    });
-  }
-
-  window.addEventListener("pagehide", () => {
-    stopped = true;
-    clearTimeout(retryTimer);
-    socket?.close();
-  });
-  window.addEventListener("pageshow", (event) => {
-    if (event.persisted && stopped) {
-      stopped = false;
-      open();
-    }
-  });
-  open();
-}
-
-const LIVE_TEXT = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", offline: "not live — reload the page" };
-
-function showLiveStatus(status) {
-  for (const indicator of document.querySelectorAll("[data-live-indicator]")) {
-    indicator.hidden = false;
-    indicator.dataset.state = status;
-    const text = indicator.querySelector("[data-live-text]");
-    if (text) text.textContent = LIVE_TEXT[status] ?? status;
-  }
 }
 
 // --- formatting -------------------------------------------------------------------------------
