@@ -245,3 +245,14 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that used the live daphne server reports the server's log with it (the
+    server's exceptions, e.g. behind a socket closed with 1011, are only there)."""
+    report = yield
+    server = item.funcargs.get("daphne_server") if hasattr(item, "funcargs") else None
+    if report.failed and server is not None:
+        report.sections.append(("daphne server log (last 4000 characters)", server.log()))
+    return report

@@ -19,6 +19,8 @@ from . import geometry, selectors, services
 from .estimators import ModelUnavailable, available_models, get_estimator
 from .models import PracticeSession, YogaPose
 from .serializers import (
+    BatchImagesInputSerializer,
+    ImageInputSerializer,
     PracticeSessionInputSerializer,
     PracticeSessionSerializer,
     PracticeStatsSerializer,
@@ -168,6 +170,8 @@ class PoseModelsView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=OpenApiResponse(description="{default, models: [{name, backend, default, keypoints, "
+                                                         "available, device, reason}]}"))
     def get(self, request):
         return Response({"default": settings.DEFAULT_POSE_MODEL, "models": available_models()})
 
@@ -180,6 +184,7 @@ class PostureAnalyzeView(APIView):
     parser_classes = [MultiPartParser, JSONParser]
 
     @extend_schema(parameters=[OpenApiParameter("model", str, description="a pose model (default: mediapipe)")],
+                   request={"multipart/form-data": ImageInputSerializer, "application/json": ImageInputSerializer},
                    responses=OpenApiResponse(description="{keypoints, posture_score, issues, measures, model, "
                                                          "latency_ms}"))
     def post(self, request):
@@ -233,18 +238,36 @@ def _yoga_result(rgb, model: str, pose=None) -> dict:
 
 @extend_schema(tags=["yoga"])
 class YogaAnalyzeView(APIView):
-    """One picture against a pose (`/yoga/analyze/{pose_name}`: accuracy, per-joint deviations,
-    feedback, improvements), or recognised (`/yoga/analyze`: which pose it is, with the analysis)."""
+    """One picture against a pose: accuracy, per-joint deviations, feedback and improvements."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, JSONParser]
 
     @extend_schema(parameters=[OpenApiParameter("model", str, description="a pose model (default: mediapipe)")],
-                   responses=OpenApiResponse(description="the analysis with keypoints, model and latency_ms"))
-    def post(self, request, pose_name: str | None = None):
-        pose = _catalogue_pose(pose_name) if pose_name is not None else None
+                   request={"multipart/form-data": ImageInputSerializer, "application/json": ImageInputSerializer},
+                   responses=OpenApiResponse(description="the analysis with keypoints, model and latency_ms"),
+                   operation_id="yoga_analyze_pose")
+    def post(self, request, pose_name: str):
+        pose = _catalogue_pose(pose_name)
         (rgb,) = pictures_from(request)
         return Response(_yoga_result(rgb, request.query_params.get("model", settings.DEFAULT_POSE_MODEL), pose))
+
+
+@extend_schema(tags=["yoga"])
+class YogaRecogniseView(APIView):
+    """Which pose one picture shows (classifier + rules), with its analysis."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, JSONParser]
+
+    @extend_schema(parameters=[OpenApiParameter("model", str, description="a pose model (default: mediapipe)")],
+                   request={"multipart/form-data": ImageInputSerializer, "application/json": ImageInputSerializer},
+                   responses=OpenApiResponse(description="{pose, side, confidence, candidates, analysis, keypoints, "
+                                                         "model, latency_ms}"),
+                   operation_id="yoga_recognise_pose")
+    def post(self, request):
+        (rgb,) = pictures_from(request)
+        return Response(_yoga_result(rgb, request.query_params.get("model", settings.DEFAULT_POSE_MODEL)))
 
 
 @extend_schema(tags=["yoga"])
@@ -256,7 +279,9 @@ class YogaBatchAnalyzeView(APIView):
     parser_classes = [MultiPartParser, JSONParser]
     max_images = 32
 
-    @extend_schema(responses=OpenApiResponse(description="{results: [...], count, seconds, images_per_second}"))
+    @extend_schema(request={"multipart/form-data": BatchImagesInputSerializer,
+                            "application/json": BatchImagesInputSerializer},
+                   responses=OpenApiResponse(description="{results: [...], count, seconds, images_per_second}"))
     def post(self, request):
         started = time.perf_counter()
         pose_name = request.data.get("pose") if hasattr(request.data, "get") else None

@@ -8,6 +8,18 @@ from core.serializers import StrictSerializer
 from .models import PracticePose, PracticeSession, YogaPose
 
 
+class ImageInputSerializer(serializers.Serializer):
+    image = serializers.CharField(help_text="A JPEG/PNG/WebP picture: a multipart file, or base64 (or a data: URL) "
+                                            "in JSON.")
+
+
+class BatchImagesInputSerializer(serializers.Serializer):
+    images = serializers.ListField(child=serializers.CharField(), max_length=32,
+                                   help_text="Pictures: multipart files, or base64 strings in JSON.")
+    pose = serializers.CharField(required=False, help_text="Analyse every picture against this pose; "
+                                                           "without it each is recognised.")
+
+
 class YogaPoseSerializer(serializers.Serializer):
     """A catalogue pose as it is scored (targets with tolerance, weight and range, in degrees)."""
 
