@@ -134,3 +134,19 @@ export function showLiveStatus(status) {
     if (text) text.textContent = LIVE_TEXT[status] ?? status;
   }
 }
+
+// Messages in a page's feedback area: errors stay until the next message; confirmations fade.
+export function announcer(area) {
+  let timer = null;
+  return function announce(message, level = "error") {
+    clearTimeout(timer);
+    area.replaceChildren();
+    if (!message) return;
+    const notice = document.createElement("p");
+    notice.className = `notice notice--${level}`;
+    notice.dataset.level = level;
+    notice.textContent = message;
+    area.append(notice);
+    if (level !== "error") timer = setTimeout(() => area.replaceChildren(), 6000);
+  };
+}

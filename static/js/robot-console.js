@@ -2,7 +2,7 @@
 // joint state, commands and their log). Talks to the REST API with the session cookie and listens
 // on the user event socket; on any other page it does nothing.
 
-import { apiRequest, readJson, showLiveStatus, subscribeToEvents } from "./platform.js";
+import { announcer, apiRequest, readJson, showLiveStatus, subscribeToEvents } from "./platform.js";
 
 const FINAL_STATUSES = new Set(["completed", "failed", "timed_out"]);
 
@@ -75,18 +75,7 @@ function setUpConsole(root) {
   let connectionId = null;
 
   // Feedback: errors stay until the next action; confirmations fade.
-  let feedbackTimer = null;
-  function announce(message, level = "error") {
-    clearTimeout(feedbackTimer);
-    feedback.replaceChildren();
-    if (!message) return;
-    const notice = document.createElement("p");
-    notice.className = `notice notice--${level}`;
-    notice.textContent = message;
-    notice.dataset.level = level;
-    feedback.append(notice);
-    if (level !== "error") feedbackTimer = setTimeout(() => feedback.replaceChildren(), 6000);
-  }
+  const announce = announcer(feedback);
 
   // --- live state: coalesced to one paint per frame, since updates come up to ~10/s.
   let pendingState = null;

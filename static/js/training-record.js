@@ -4,7 +4,7 @@
 // 500 ms without one (the server then keeps only the newest). Start/stop episode and gesture labels
 // are socket messages too; replies and errors update the page.
 
-import { readJson } from "./platform.js";
+import { announcer, readJson } from "./platform.js";
 
 const RECONNECT_MAX_MS = 30_000;
 const PING_EVERY_MS = 25_000;
@@ -74,18 +74,7 @@ function setUpRecording(root) {
   let handsSeen = 0;
 
   // --- feedback
-  let feedbackTimer = null;
-  function announce(message, level = "error") {
-    clearTimeout(feedbackTimer);
-    feedback.replaceChildren();
-    if (!message) return;
-    const notice = document.createElement("p");
-    notice.className = `notice notice--${level}`;
-    notice.dataset.level = level;
-    notice.textContent = message;
-    feedback.append(notice);
-    if (level !== "error") feedbackTimer = setTimeout(() => feedback.replaceChildren(), 6000);
-  }
+  const announce = announcer(feedback);
 
   function showSocket(state, text) {
     socketIndicator.dataset.state = state;

@@ -3,7 +3,7 @@
 // Talks to the REST API with the session cookie and listens on the user event socket for
 // `export_progress` and `training_progress`; the export also polls, in case an event is missed.
 
-import { ApiError, apiHeaders, apiRequest, readJson, showLiveStatus, subscribeToEvents } from "./platform.js";
+import { ApiError, announcer, apiHeaders, apiRequest, readJson, showLiveStatus, subscribeToEvents } from "./platform.js";
 
 const POLL_EVERY_MS = 2_000;
 const EAGER_CHARTS = 4;
@@ -194,18 +194,7 @@ function setUpSession(root) {
   const episodesEmpty = root.querySelector("[data-episodes-empty]");
   const episodeTemplate = document.getElementById("episode-template");
 
-  let feedbackTimer = null;
-  function announce(message, level = "error") {
-    clearTimeout(feedbackTimer);
-    feedback.replaceChildren();
-    if (!message) return;
-    const notice = document.createElement("p");
-    notice.className = `notice notice--${level}`;
-    notice.dataset.level = level;
-    notice.textContent = message;
-    feedback.append(notice);
-    if (level !== "error") feedbackTimer = setTimeout(() => feedback.replaceChildren(), 6000);
-  }
+  const announce = announcer(feedback);
 
   // --- charts: fetched when they scroll into view, redrawn when their width changes.
   const timelines = new Map(); // canvas → {timeline, gestures}
