@@ -80,6 +80,8 @@ class BaseJsonConsumer(AsyncWebsocketConsumer):
 
     message_serializers: dict[str, type[serializers.Serializer]] = {}
     max_message_bytes: int | None = None
+    # The type of a message that names none (a socket whose protocol predates typed messages).
+    default_message_type: str | None = None
 
     # --- connection -------------------------------------------------------------------------
     async def authenticate(self) -> bool:
@@ -142,6 +144,8 @@ class BaseJsonConsumer(AsyncWebsocketConsumer):
         except ValueError:
             await self.send_error("invalid_json", "The message is not valid JSON.")
             return
+        if isinstance(message, dict) and "type" not in message and self.default_message_type:
+            message = {**message, "type": self.default_message_type}
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.send_error("invalid_message", 'A message is a JSON object with a string "type".')
             return
