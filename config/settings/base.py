@@ -122,7 +122,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's default 5 s read timeout equals channels-redis's 5 s BZPOPMIN: on a busy
+                # event loop the client gave up just before the server's answer and the socket
+                # closed with 1011. Blocking reads need head-room above 5 s.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="pap"),
                 # Bounded per-channel buffers: a client that never reads loses old messages
                 # instead of growing memory without end.
