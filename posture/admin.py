@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from accounts.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 
-from .models import PracticePose, PracticeSession, YogaPose
+from .models import PostureAnalysis, PracticePose, PracticeSession, YogaPose
 
 
 @admin.register(YogaPose)
@@ -48,3 +48,18 @@ class PracticeSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "date"
     readonly_fields = [field.name for field in PracticeSession._meta.fields]
     inlines = [PracticePoseInline]
+
+
+@admin.register(PostureAnalysis)
+class PostureAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: analyses are made by their owners and filled in by the analysis job."""
+
+    list_display = ["id", "user", "status", "model", "mean_score", "created_at", "finished_at"]
+    list_filter = ["status", "model", "created_at"]
+    search_fields = ["user__email", "text", "video_url"]
+    list_select_related = ["user"]
+    readonly_fields = [field.name for field in PostureAnalysis._meta.fields]
+
+    @admin.display(description="Mean score")
+    def mean_score(self, obj):
+        return obj.summary.get("mean_score") if obj.summary else None

@@ -17,10 +17,13 @@ from core.images import InvalidImage, decode_base64_image, decode_image
 
 from . import geometry, selectors, services
 from .estimators import ModelUnavailable, available_models, get_estimator
-from .models import PracticeSession, YogaPose
+from .models import PostureAnalysis, PracticeSession, YogaPose
 from .serializers import (
     BatchImagesInputSerializer,
     ImageInputSerializer,
+    PostureAnalysisCreateSerializer,
+    PostureAnalysisListSerializer,
+    PostureAnalysisSerializer,
     PracticeSessionInputSerializer,
     PracticeSessionSerializer,
     PracticeStatsSerializer,
@@ -303,3 +306,47 @@ class YogaBatchAnalyzeView(APIView):
         seconds = time.perf_counter() - started
         return Response({"results": results, "count": len(results), "seconds": round(seconds, 3),
                          "images_per_second": round(len(results) / seconds, 2) if seconds else None})
+
+
+@extend_schema(tags=["posture"])
+class PostureAnalysisViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Your posture analyses of videos (uploaded, or a URL): a score series and a summary, computed
+    in the background with `analysis_progress` events."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, JSONParser]
+    queryset = PostureAnalysis.objects.none()
+    serializer_class = PostureAnalysisListSerializer
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        return PostureAnalysis.objects.filter(user=self.request.user)
+
+    def _own(self, pk) -> PostureAnalysis:
+        analysis = self.get_queryset().filter(pk=pk).first() if str(pk).isdigit() else None
+        if analysis is None:
+            raise NotFound("No such analysis.")
+        return analysis
+
+    @extend_schema(request={"multipart/form-data": PostureAnalysisCreateSerializer,
+                            "application/json": PostureAnalysisCreateSerializer},
+                   responses={202: PostureAnalysisSerializer})
+    def create(self, request):
+        serializer = PostureAnalysisCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data.get("video")
+        if upload is not None and upload.size > settings.POSTURE_MAX_VIDEO_BYTES:
+            raise PayloadTooLarge(f"A video may be at most {settings.POSTURE_MAX_VIDEO_BYTES // (1024 * 1024)} MB.")
+        analysis = services.create_analysis(user=request.user, text=data["text"], video=upload,
+                                            video_url=data["video_url"], model=data.get("model"),
+                                            sample_fps=data["sample_fps"])
+        return Response(PostureAnalysisSerializer(self._own(analysis.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=PostureAnalysisSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(PostureAnalysisSerializer(self._own(pk)).data)
+
+    def destroy(self, request, pk=None):
+        services.delete_analysis(user=request.user, analysis=self._own(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -86,3 +86,35 @@ class PracticePose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pose_name} {self.accuracy:g}%"
+
+
+class PostureAnalysis(models.Model):
+    """A video's posture over time (the PostureX records): the pose model runs on frames sampled at
+    `sample_fps`; each gives a score, and the summary says which issues dominated."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posture_analyses")
+    text = models.TextField(blank=True, help_text="What the video shows, or a question about it.")
+    video_url = models.URLField(max_length=1000, blank=True)
+    video = models.FileField(upload_to="posture/videos/%Y/%m/", blank=True)
+    model = models.CharField(max_length=40, default="mediapipe")
+    sample_fps = models.FloatField(default=2.0, validators=[MinValueValidator(0.1), MaxValueValidator(30.0)])
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0)
+    # [{"t": seconds, "score": 0–100 or null (no person), "issues": ["neck_inclination", ...]}, ...]
+    series = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Posture analysis #{self.pk} ({self.status})"

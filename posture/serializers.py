@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from core.serializers import StrictSerializer
 
-from .models import PracticePose, PracticeSession, YogaPose
+from .models import PostureAnalysis, PracticePose, PracticeSession, YogaPose
 
 
 class ImageInputSerializer(serializers.Serializer):
@@ -82,3 +82,31 @@ class PracticeStatsSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     today = serializers.DateField()
     history = HistoryDaySerializer(many=True)
+
+
+class PostureAnalysisSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PostureAnalysis
+        fields = ["id", "text", "video_url", "video", "model", "sample_fps", "status", "progress", "summary",
+                  "series", "error", "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+class PostureAnalysisListSerializer(PostureAnalysisSerializer):
+    class Meta(PostureAnalysisSerializer.Meta):
+        fields = [f for f in PostureAnalysisSerializer.Meta.fields if f != "series"]
+        read_only_fields = fields
+
+
+class PostureAnalysisCreateSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    video = serializers.FileField(required=False)
+    video_url = serializers.URLField(max_length=1000, required=False, allow_blank=True, default="")
+    model = serializers.CharField(max_length=40, required=False)
+    sample_fps = serializers.FloatField(min_value=0.1, max_value=30.0, default=2.0,
+                                        help_text="Frames analysed per second of video.")
+
+    def validate_video_url(self, value):
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("An http or https URL.")
+        return value

@@ -8,6 +8,10 @@ sessions = api.PracticeSessionViewSet
 api_urlpatterns = [
     path("posture/models", api.PoseModelsView.as_view(), name="posture-models"),
     path("posture/analyze", api.PostureAnalyzeView.as_view(), name="posture-analyze"),
+    path("posture/analyses", api.PostureAnalysisViewSet.as_view({"get": "list", "post": "create"}),
+         name="posture-analysis-list"),
+    path("posture/analyses/<int:pk>", api.PostureAnalysisViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+         name="posture-analysis-detail"),
     path("yoga/poses", poses.as_view({"get": "list"}), name="yoga-pose-list"),
     path("yoga/poses/<str:name>", poses.as_view({"get": "retrieve"}), name="yoga-pose-detail"),
     path("yoga/analyze", api.YogaRecogniseView.as_view(), name="yoga-recognise"),

@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
         "TrainingSessionStatusEnum": "training.models.TrainingSession.Status",
         "EpisodeStatusEnum": "training.models.Episode.Status",
         "DatasetExportStatusEnum": "training.models.DatasetExport.Status",
+        "PostureAnalysisStatusEnum": "posture.models.PostureAnalysis.Status",
     },
 }
 
@@ -340,6 +341,7 @@ TRAINING_EXPORT_FILE_MB = env.float("TRAINING_EXPORT_FILE_MB", default=100.0)
 POSE_MODELS = {"mediapipe": {"backend": "mediapipe"}, **env.json("POSE_MODELS_EXTRA", default={})}
 DEFAULT_POSE_MODEL = env.str("DEFAULT_POSE_MODEL", default="mediapipe")
 POSTURE_MAX_IMAGE_BYTES = env.int("POSTURE_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
+POSTURE_MAX_VIDEO_BYTES = env.int("POSTURE_MAX_VIDEO_BYTES", default=500 * 1024 * 1024)
 
 # --- user event stream ------------------------------------------------------------------------
 # Events kept per group (a user, an organisation) so a reconnecting client can resume.
