@@ -9,6 +9,8 @@ side by side on the same pictures, and three sockets at once (does latency grow?
    alternate in rounds (raw, socket, raw, socket); medians of per-picture times.
 2. Load: three sockets, each sending a picture every 1/fps s for `--duration` s (newest wins on the
    server); per socket the answers' latency in the first and the last 10 s, answers/s and dropped.
+3. Batch: `POST /api/v1/yoga/batch-analyze` with `--batch` base64 pictures per request against
+   Mountain, vs raw (decode + model + yoga analysis) in this process on the same pictures: images/s.
 
 Goals (issue 5): socket overhead ≤ 15 % over raw; with three sockets on 2 cores, latency does not
 grow over the run. `--check` exits 2 when one is missed.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import statistics
@@ -119,12 +122,40 @@ async def one_loaded_socket(url: str, frames: list[bytes], fps: float, duration:
             "latency_max_last_10s": round(last[-1], 1) if last else None}
 
 
+def batch_figures(server, token: str, frames: list[bytes], size: int) -> dict:
+    import base64
+
+    from core.images import decode_image
+    from posture.estimators import get_estimator
+    from posture.geometry import NoPersonDetected
+    from posture.yoga import analyze_pose
+
+    chosen = frames[:size]
+    estimator = get_estimator("mediapipe")
+    started = time.perf_counter()
+    for picture in chosen:
+        with contextlib.suppress(NoPersonDetected):  # a portrait: an error entry, the same work
+            analyze_pose(estimator.estimate(decode_image(picture)), "mountain")
+    raw = time.perf_counter() - started
+    body = json.dumps({"pose": "mountain", "images": [base64.b64encode(p).decode() for p in chosen]}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    harness.fetch(server.host, server.port, "/api/v1/yoga/batch-analyze", headers, "POST", body, timeout=120)
+    started = time.perf_counter()
+    reply = harness.fetch(server.host, server.port, "/api/v1/yoga/batch-analyze", headers, "POST", body, timeout=120)
+    api = time.perf_counter() - started
+    if reply.status != 200:
+        raise RuntimeError(f"batch-analyze answered {reply.status}: {reply.body[:300]!r}")
+    return {"images": len(chosen), "raw_images_per_s": round(len(chosen) / raw, 2),
+            "api_images_per_s": round(len(chosen) / api, 2), "ratio": round(raw / api, 3)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=10.0)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
@@ -160,6 +191,9 @@ def main(argv=None) -> int:
 
         async def three():
             return await asyncio.gather(*(one_loaded_socket(url, frames, args.fps, args.duration) for _ in range(3)))
+
+        report["batch"] = batch_figures(server, accounts.issue_tokens(user)["access"], frames, args.batch)
+        print("batch:", report["batch"])
 
         cpu = server.cpu_seconds()
         report["load"] = asyncio.run(three())
