@@ -192,14 +192,19 @@ def from_coco_wholebody(keypoints133: np.ndarray) -> np.ndarray:
 
 def from_mediapipe(landmarks33: np.ndarray, width: int, height: int) -> np.ndarray:
     """The (17, 3) skeleton, in pixels of a width × height image, of MediaPipe Pose's 33 landmarks
-    ``[x_norm, y_norm, z, visibility, ...]`` (x, y normalised to 0..1); the score is the visibility."""
+    ``[x_norm, y_norm, z, visibility, ...]`` (x, y normalised to 0..1); the score is the visibility.
+
+    A landmark outside the picture counts as not seen (score 0): MediaPipe extrapolates body parts
+    below a portrait's edge with a high visibility, which would be measured as if they were there."""
     lm = np.asarray(landmarks33, dtype=np.float64)
     if lm.ndim != 2 or lm.shape[0] != MEDIAPIPE_LANDMARKS or lm.shape[1] < 4:
         raise ValueError(f"MediaPipe landmarks must have shape (33, 4), not {lm.shape}.")
     if width <= 0 or height <= 0:
         raise ValueError("The image width and height must be positive.")
     picked = lm[list(MEDIAPIPE_TO_COCO17)]
-    return _cleaned(np.stack([picked[:, 0] * width, picked[:, 1] * height, picked[:, 3]], axis=1))
+    inside = (picked[:, 0] >= 0) & (picked[:, 0] <= 1) & (picked[:, 1] >= 0) & (picked[:, 1] <= 1)
+    score = np.where(inside, picked[:, 3], 0.0)
+    return _cleaned(np.stack([picked[:, 0] * width, picked[:, 1] * height, score], axis=1))
 
 
 # --- vectorised primitives (every public angle goes through these, so batch and single agree) ------

@@ -324,3 +324,16 @@ def test_no_person_detected_is_a_value_error_and_covers_a_collapsed_torso():
         posture_score_from_keypoints(np.zeros((17, 3)) + [10.0, 10.0, 1.0])
     with pytest.raises(ValueError):
         posture_score_from_keypoints(np.zeros((33, 4)))
+
+
+def test_mediapipe_landmarks_outside_the_picture_are_not_seen():
+    from posture.geometry import from_mediapipe
+    from posture.synthetic import mediapipe_landmarks
+
+    kp = standing_skeleton(W, H)
+    landmarks = mediapipe_landmarks(kp, W, H)
+    landmarks[25, 1] = 1.08  # the left knee, extrapolated below the picture's bottom edge
+    landmarks[25, 3] = 0.9
+    mapped = from_mediapipe(landmarks, W, H)
+    assert mapped[KEYPOINT_INDEX["left_knee"], 2] == 0.0
+    assert mapped[KEYPOINT_INDEX["left_hip"], 2] > 0.3
