@@ -173,7 +173,10 @@ class RobotAgentConsumer(BaseJsonConsumer):
             finally:
                 if self.persisting is not None and not self.persisting.done():
                     await self.persisting  # the last state is stored before the robot goes offline
-                await self._call(services.robot_disconnected, robot=self.robot)
+                # Sent from the database thread, not through this consumer's outbox: daphne cancels
+                # a closed socket's application after its close timeout, which could cut the
+                # events off half way; a thread finishes what it started.
+                await database_sync_to_async(services.robot_disconnected)(robot=self.robot)
 
     async def _call(self, service, **kwargs):
         """Run a service in the database thread, then send the events it logged from here."""
