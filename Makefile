@@ -19,9 +19,12 @@ $(VENV)/.base-installed: requirements/base.txt requirements/nodeps.txt | $(PY)
 	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements/base.txt requirements/nodeps.txt requirements/dev.txt requirements/dev-nodeps.txt | $(PY)
+$(VENV)/.dev-installed: requirements/base.txt requirements/nodeps.txt requirements/dev.txt requirements/dev-nodeps.txt \
+		requirements/mmpose.txt requirements/mmpose-nodeps.txt | $(PY)
 	$(PY) -m pip install -q -r requirements/dev.txt
 	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt -r requirements/dev-nodeps.txt
+	$(PY) -m pip install -q -r requirements/mmpose.txt
+	$(PY) -m pip install -q --no-deps -r requirements/mmpose-nodeps.txt
 	touch $@ $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed
