@@ -194,18 +194,10 @@ class PostureAnalyzeView(APIView):
         model = request.query_params.get("model", settings.DEFAULT_POSE_MODEL)
         (rgb,) = pictures_from(request)
         keypoints, latency = estimate(model, rgb)
-        return Response(posture_payload(keypoints, model, latency))
-
-
-def posture_payload(keypoints, model: str, latency_ms: float) -> dict:
-    """The answer shared by the API and the live socket."""
-    try:
-        result = geometry.posture_score_from_keypoints(keypoints)
-    except geometry.NoPersonDetected as exc:
-        raise NoPersonInPicture("No person detected") from exc
-    return {"keypoints": [[round(float(x), 1), round(float(y), 1), round(float(s), 3)] for x, y, s in keypoints],
-            "keypoint_names": list(geometry.KEYPOINT_NAMES), "posture_score": result.score, "issues": result.issues,
-            "measures": result.measures, "model": model, "latency_ms": latency_ms}
+        try:
+            return Response(services.posture_of_keypoints(keypoints, model=model, latency_ms=latency))
+        except geometry.NoPersonDetected as exc:
+            raise NoPersonInPicture("No person detected") from exc
 
 
 class NotEnoughOfThePerson(DomainError):
@@ -221,8 +213,7 @@ def _catalogue_pose(name: str):
 
 
 def _keypoints_payload(keypoints, model: str, latency_ms: float) -> dict:
-    return {"keypoints": [[round(float(x), 1), round(float(y), 1), round(float(s), 3)] for x, y, s in keypoints],
-            "model": model, "latency_ms": latency_ms}
+    return {"keypoints": services.keypoints_json(keypoints), "model": model, "latency_ms": latency_ms}
 
 
 def _yoga_result(rgb, model: str, pose=None) -> dict:

@@ -25,8 +25,8 @@ from core.images import InvalidImage, decode_image
 from core.serializers import StrictSerializer
 
 from . import geometry
-from .api import NoPersonInPicture, posture_payload
 from .estimators import ModelUnavailable, get_estimator
+from .services import posture_of_keypoints
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ class PostureConsumer(BaseJsonConsumer):
         rgb = decode_image(picture)
         started = time.perf_counter()
         keypoints = self.estimator.estimate(rgb)
-        return posture_payload(keypoints, self.model, round((time.perf_counter() - started) * 1000, 1))
+        return posture_of_keypoints(keypoints, model=self.model,
+                                    latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
     async def _process_pending(self):
         loop = asyncio.get_running_loop()
@@ -99,7 +100,7 @@ class PostureConsumer(BaseJsonConsumer):
             except InvalidImage as exc:
                 await self.send_error("invalid_image", str(exc).rstrip("."))
                 continue
-            except (geometry.NoPersonDetected, NoPersonInPicture):
+            except geometry.NoPersonDetected:
                 await self.send_error("no_person_detected", "No person detected")
                 continue
             except Exception:

@@ -42,6 +42,23 @@ def pose_named(name: str) -> YogaPose | None:
     return None
 
 
+# --- posture of one picture -----------------------------------------------------------------------
+def keypoints_json(keypoints) -> list[list[float]]:
+    """Keypoints as the API and the socket answer them: [x, y] to 0.1 px, score to 0.001."""
+    return [[round(float(x), 1), round(float(y), 1), round(float(s), 3)] for x, y, s in keypoints]
+
+
+def posture_of_keypoints(keypoints, *, model: str, latency_ms: float) -> dict:
+    """The posture answer shared by the API and the live socket; geometry.NoPersonDetected when
+    there is not enough of a person to score."""
+    from . import geometry
+
+    result = geometry.posture_score_from_keypoints(keypoints)
+    return {"keypoints": keypoints_json(keypoints), "keypoint_names": list(geometry.KEYPOINT_NAMES),
+            "posture_score": result.score, "issues": result.issues, "measures": result.measures, "model": model,
+            "latency_ms": latency_ms}
+
+
 # --- practice sessions -----------------------------------------------------------------------------
 def local_date(user: User, moment: datetime):
     """The day `moment` falls on in the user's timezone."""

@@ -102,3 +102,10 @@ def test_another_persons_analysis_is_404_and_delete_is_audited(client_for, perso
     assert client_for(owner).delete(f"{ANALYSES}/{analysis_id}").status_code == 204
     assert not PostureAnalysis.objects.filter(pk=analysis_id).exists()
     assert AuditLog.objects.filter(object_type="posture.postureanalysis", action="delete").exists()
+
+
+def test_a_video_over_the_size_limit_is_413_and_stores_nothing(client_for, person_video, settings):
+    settings.POSTURE_MAX_VIDEO_BYTES = person_video.stat().st_size - 1
+    response = upload(client_for(UserFactory()), person_video)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert not PostureAnalysis.objects.exists()

@@ -146,3 +146,13 @@ def test_video_export_needs_camera_pictures_for_every_episode(client_for, organi
                                        format="json")
     assert response.status_code == 400
     assert "episode(s) 0" in response.json()["error"]["fields"]["include_video"][0]
+
+
+def test_a_video_over_the_size_limit_is_413_and_stores_nothing(client_for, organization, editor, tmp_path, photo,
+                                                               settings):
+    session = training_session(organization, owner=editor)
+    path = hand_video(tmp_path, photo, frames=4)
+    settings.TRAINING_VIDEO_MAX_BYTES = path.stat().st_size - 1
+    response = upload(client_for(editor), session, path)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert not Episode.objects.filter(session=session).exists()
